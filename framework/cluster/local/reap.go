@@ -1,0 +1,82 @@
+package local
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// ownerFile in a run directory holds the pid of the process that owns the cluster.
+const ownerFile = "owner.pid"
+
+// ReapStale stops the clusters below root whose owner process is gone and returns how many it
+// reaped. A run killed with SIGKILL cannot clean up after itself; the next run does.
+func ReapStale(root string) int {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		dir := filepath.Join(root, e.Name())
+		if !e.IsDir() || Alive(dir) {
+			continue
+		}
+		killHolders(dir)
+		_ = os.RemoveAll(dir)
+		n++
+	}
+	return n
+}
+
+// Alive reports whether the owner recorded in a run directory still runs.
+func Alive(dir string) bool {
+	raw, err := os.ReadFile(filepath.Join(dir, ownerFile))
+	if err != nil {
+		// A directory being created right now has no owner file for a few microseconds;
+		// treat very young directories as alive.
+		if info, statErr := os.Stat(dir); statErr == nil && time.Since(info.ModTime()) < time.Minute {
+			return true
+		}
+		return false
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil
+}
+
+// killHolders SIGKILLs every process whose command line mentions dir, and waits briefly for
+// them to go.
+func killHolders(dir string) {
+	if dir == "" {
+		return
+	}
+	needle := []byte(dir + string(filepath.Separator))
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	self := os.Getpid()
+	var killed []int
+	for _, p := range procs {
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err != nil || pid == self {
+			continue
+		}
+		cmdline, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(append(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}), filepath.Separator), needle) {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed = append(killed, pid)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, pid := range killed {
+		for time.Now().Before(deadline) && syscall.Kill(pid, 0) == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
