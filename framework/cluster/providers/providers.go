@@ -1,0 +1,32 @@
+// Package providers turns the configuration into a cluster.Provider.
+package providers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster/existing"
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
+	"github.com/vmt-conformance/vmt-conformance/framework/config"
+)
+
+// New returns the provider cfg names. progress receives start-up lines (local provider).
+func New(cfg *config.Config, progress io.Writer) (cluster.Provider, error) {
+	switch cfg.Provider {
+	case "existing":
+		return existing.New(cfg.Kubeconfig, cfg.WindowsImage, cfg.InstallNamespace), nil
+	case "local":
+		assets := cfg.LocalAssets
+		if assets == "" {
+			assets = local.DefaultAssetsDir()
+		}
+		return local.NewProvider(assets, progress), nil
+	case "kind":
+		return nil, errors.New("provider kind is not implemented yet: use --vmt.provider=local (hermetic) or existing (KUBECONFIG)")
+	default:
+		return nil, fmt.Errorf("unknown provider %q (known: %s)", cfg.Provider, strings.Join(config.Providers, ", "))
+	}
+}

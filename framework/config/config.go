@@ -1,0 +1,148 @@
+// Package config holds the suite's configuration: flags, each with an environment variable
+// that sets its default, validated in one place with errors that say what to do.
+//
+// With `go test`/`ginkgo`, flags go after the package (ginkgo ... ./tests -- -vmt.provider=local);
+// environment variables work everywhere and are what the runner (cmd/vmt-e2e) sets.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
+)
+
+// Providers the suite knows.
+var Providers = []string{"existing", "local", "kind"}
+
+// Config is the suite's configuration after flags and environment.
+type Config struct {
+	// Provider is existing | local | kind.
+	Provider string
+	// Kubeconfig for the existing provider (or written by local).
+	Kubeconfig string
+	// Capabilities overrides detection: "+guest,-virtctl".
+	Capabilities string
+	// ArtifactsDir receives reports and per-failure dumps.
+	ArtifactsDir string
+	// KeepOnFailure keeps a failed spec's namespace for inspection.
+	KeepOnFailure bool
+	// Virtctl is the virtctl binary (real virtctl or our reference CLI); "" = look on PATH.
+	Virtctl string
+	// InstallNamespace is where KubeVirt and the template components run.
+	InstallNamespace string
+	// LocalAssets holds the local provider's control-plane binaries.
+	LocalAssets string
+	// GoldenImage is an existing DataSource "namespace/name" to adopt; "" = provision one.
+	GoldenImage string
+	// WindowsImage is a Windows DataSource "namespace/name" to adopt.
+	WindowsImage string
+
+	envErrors []error
+}
+
+// Register adds the suite's flags (and the named intervals') to fs, with defaults taken from
+// the environment.
+func Register(fs *flag.FlagSet) *Config {
+	c := &Config{}
+	c.str(fs, &c.Provider, "vmt.provider", "VMT_PROVIDER", "existing", "cluster provider: "+strings.Join(Providers, " | "))
+	c.str(fs, &c.Kubeconfig, "vmt.kubeconfig", "KUBECONFIG", "", "kubeconfig of the cluster under test (existing provider)")
+	c.str(fs, &c.Capabilities, "vmt.capabilities", "VMT_CAPABILITIES", "", `declare capabilities detection cannot know, e.g. "+guest,-virtctl"`)
+	c.str(fs, &c.ArtifactsDir, "vmt.artifacts", "VMT_ARTIFACTS", "_output/artifacts", "directory for reports and failure dumps")
+	c.boolean(fs, &c.KeepOnFailure, "vmt.keep-on-failure", "VMT_KEEP_ON_FAILURE", false, "keep a failed spec's namespace and objects")
+	c.str(fs, &c.Virtctl, "vmt.virtctl", "VMT_VIRTCTL", "", "virtctl binary (real virtctl or bin/vmt-virtctl); empty: look up virtctl on PATH")
+	c.str(fs, &c.InstallNamespace, "vmt.install-namespace", "VMT_INSTALL_NAMESPACE", "kubevirt", "namespace of KubeVirt and the template components")
+	c.str(fs, &c.LocalAssets, "vmt.local-assets", "VMT_LOCAL_ASSETS", "", "control-plane binaries for the local provider (default: ci/kube/build.sh's cache)")
+	c.str(fs, &c.GoldenImage, "vmt.golden-image", "VMT_GOLDEN_IMAGE", "", "DataSource namespace/name to adopt as golden image (default: provision one)")
+	c.str(fs, &c.WindowsImage, "vmt.windows-image", "VMT_WINDOWS_IMAGE", "", "Windows DataSource namespace/name (needed by requires-windows-image specs)")
+	wait.Register(fs, c.envError)
+	return c
+}
+
+func (c *Config) envError(err error) { c.envErrors = append(c.envErrors, err) }
+
+func (c *Config) str(fs *flag.FlagSet, p *string, name, env, def, usage string) {
+	if v, ok := os.LookupEnv(env); ok && v != "" {
+		def = v
+	}
+	fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+func (c *Config) boolean(fs *flag.FlagSet, p *bool, name, env string, def bool, usage string) {
+	if v, ok := os.LookupEnv(env); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			c.envError(fmt.Errorf("%s=%q is not a boolean (use true or false)", env, v))
+		} else {
+			def = b
+		}
+	}
+	fs.BoolVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+// Validate checks the configuration and resolves defaults, returning every problem at once.
+func (c *Config) Validate() error {
+	errs := slices.Clone(c.envErrors)
+	if !slices.Contains(Providers, c.Provider) {
+		errs = append(errs, fmt.Errorf("unknown provider %q (known: %s)", c.Provider, strings.Join(Providers, ", ")))
+	}
+	if c.Provider == "existing" {
+		if err := c.resolveKubeconfig(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := validateRef("vmt.golden-image", c.GoldenImage); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateRef("vmt.windows-image", c.WindowsImage); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) resolveKubeconfig() error {
+	if c.Kubeconfig == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			if p := filepath.Join(home, ".kube", "config"); fileExists(p) {
+				c.Kubeconfig = p
+			}
+		}
+	}
+	if c.Kubeconfig == "" {
+		return errors.New("no kubeconfig for the existing provider: set KUBECONFIG or --vmt.kubeconfig, or run the hermetic lane with --vmt.provider=local")
+	}
+	// KUBECONFIG may be a list; the first file must exist.
+	first := filepath.SplitList(c.Kubeconfig)[0]
+	if !fileExists(first) {
+		return fmt.Errorf("kubeconfig %s does not exist (from KUBECONFIG or --vmt.kubeconfig)", first)
+	}
+	return nil
+}
+
+func validateRef(flagName, ref string) error {
+	if ref == "" {
+		return nil
+	}
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("--%s=%q: want namespace/name", flagName, ref)
+	}
+	return nil
+}
+
+// SplitRef splits a validated "namespace/name".
+func SplitRef(ref string) (namespace, name string) {
+	namespace, name, _ = strings.Cut(ref, "/")
+	return namespace, name
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && !info.IsDir()
+}

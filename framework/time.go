@@ -1,0 +1,5 @@
+package framework
+
+import "time"
+
+func nowNano() int64 { return time.Now().UnixNano() }
