@@ -80,3 +80,20 @@ func killHolders(dir string) {
 		}
 	}
 }
+
+// Kill stops whatever still runs from a run directory and removes it: `vmt-cluster down`'s
+// last resort when the owner did not stop in time.
+func Kill(dir string) error {
+	killHolders(dir)
+	return os.RemoveAll(dir)
+}
+
+// Owner returns the pid recorded in a run directory, or 0.
+func Owner(dir string) int {
+	raw, err := os.ReadFile(filepath.Join(dir, ownerFile))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(string(bytes.TrimSpace(raw)))
+	return pid
+}
