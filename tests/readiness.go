@@ -3,11 +3,17 @@ package tests
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
 )
 
@@ -15,10 +21,10 @@ import (
 var _ = Describe("Environment readiness for VM templates", tiers.Scenario("VMT-016"), func() {
 	It("serves the KubeVirt, instancetype, snapshot and CDI APIs templates build on", func(ctx SpecContext) {
 		want := map[string][]string{
-			"kubevirt.io/v1":                  {"virtualmachines", "virtualmachineinstances", "kubevirts"},
+			"kubevirt.io/v1":                   {"virtualmachines", "virtualmachineinstances", "kubevirts"},
 			"instancetype.kubevirt.io/v1beta1": {"virtualmachineclusterinstancetypes", "virtualmachinepreferences"},
-			"snapshot.kubevirt.io/v1beta1":    {"virtualmachinesnapshots", "virtualmachinesnapshotcontents"},
-			"cdi.kubevirt.io/v1beta1":         {"datavolumes", "datasources"},
+			"snapshot.kubevirt.io/v1beta1":     {"virtualmachinesnapshots", "virtualmachinesnapshotcontents"},
+			"cdi.kubevirt.io/v1beta1":          {"datavolumes", "datasources"},
 		}
 		for gv, resources := range want {
 			By("reading discovery for " + gv)
@@ -48,6 +54,30 @@ var _ = Describe("Environment readiness for VM templates", tiers.Scenario("VMT-0
 		Expect(got.Spec.Template.Spec.Volumes).To(Equal(vm.Spec.Template.Spec.Volumes))
 	})
 
+	It("has the template components deployed and serving", tiers.Requires(tiers.RequiresTemplateOperator), func(ctx SpecContext) {
+		install := framework.Config().InstallNamespace
+		for _, name := range []string{"virt-template-apiserver", "virt-template-controller"} {
+			By("waiting for Deployment " + install + "/" + name + " to be Available")
+			Eventually(func(ctx SpecContext) (*appsv1.Deployment, error) {
+				return framework.Admin().Kube.AppsV1().Deployments(install).Get(ctx, name, metav1.GetOptions{})
+			}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Available", "True"))
+		}
+		for _, crd := range []string{"virtualmachinetemplates.template.kubevirt.io", "virtualmachinetemplaterequests.template.kubevirt.io"} {
+			By("checking CRD " + crd + " is Established")
+			Eventually(func(ctx SpecContext) (*apiextensionsv1.CustomResourceDefinition, error) {
+				got := &apiextensionsv1.CustomResourceDefinition{}
+				return got, framework.Admin().Client.Get(ctx, client.ObjectKey{Name: crd}, got)
+			}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Established", "True"))
+		}
+		for _, version := range []string{"v1alpha1", "v1beta1"} {
+			name := version + ".subresources.template.kubevirt.io"
+			By("checking APIService " + name + " is Available")
+			Eventually(func(ctx SpecContext) (*unstructured.Unstructured, error) {
+				return framework.Admin().Dynamic.Resource(apiServices).Get(ctx, name, metav1.GetOptions{})
+			}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Available", "True"))
+		}
+	})
+
 	It("rejects a VirtualMachine that breaks the KubeVirt schema", func(ctx SpecContext) {
 		ns := namespace.New(ctx)
 		vm := fixtures.VM("no-template", fixtures.WithVMNamespace(ns))
@@ -58,3 +88,5 @@ var _ = Describe("Environment readiness for VM templates", tiers.Scenario("VMT-0
 		Expect(err).To(MatchError(ContainSubstring("spec.template: Required value")))
 	})
 })
+
+var apiServices = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}

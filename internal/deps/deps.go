@@ -5,6 +5,7 @@ package deps
 
 import (
 	_ "github.com/onsi/ginkgo/v2"
+	_ "github.com/onsi/ginkgo/v2/ginkgo"
 	_ "github.com/onsi/gomega"
 	_ "k8s.io/apiserver/pkg/server"
 	_ "k8s.io/client-go/kubernetes"

@@ -186,7 +186,12 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		return nil, err
 	}
 	if len(opts.CRDs) > 0 {
-		if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{CRDs: opts.CRDs, MaxTime: opts.StartTimeout}); err != nil {
+		// envtest writes into the objects it installs; keep the caller's pristine.
+		defs := make([]*apiextensionsv1.CustomResourceDefinition, len(opts.CRDs))
+		for i, d := range opts.CRDs {
+			defs[i] = d.DeepCopy()
+		}
+		if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{CRDs: defs, MaxTime: opts.StartTimeout}); err != nil {
 			return nil, fmt.Errorf("installing %d CRDs: %w", len(opts.CRDs), err)
 		}
 	}

@@ -1,0 +1,58 @@
+# vmt-conformance — see README.md. The two commands for a fresh machine:
+#   make e2e    the main job: the hermetic lane, tier1, with a summary and reports
+#   make test   every test: unit tests, generated-file checks and the hermetic e2e lane
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+LANE      ?= tier1
+PROVIDER  ?= local
+PROCS     ?= 2
+ARTIFACTS ?= _output/artifacts
+FUZZTIME  ?= 10m
+BIN       := $(CURDIR)/bin
+
+GO_UNIT_PKGS = $$(go list ./... | grep -v -E '/tests$$')
+
+.PHONY: help e2e test unit verify bench fuzz cluster-binaries tools cluster-up cluster-down list-lanes
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+cluster-binaries: ## build (or reuse the cached) kube-apiserver, kube-controller-manager and etcd
+	@bash ci/kube/build.sh >/dev/null
+
+tools: $(BIN)/ginkgo $(BIN)/vmt-e2e ## build the pinned ginkgo CLI and the lane runner
+
+$(BIN)/ginkgo: go.mod go.sum
+	@echo "building ginkgo CLI"; go build -o $@ github.com/onsi/ginkgo/v2/ginkgo
+
+$(BIN)/vmt-e2e: go.mod go.sum $(shell find cmd framework tiers fixtures internal -name '*.go' -o -name '*.yaml' 2>/dev/null)
+	@echo "building vmt-e2e"; go build -o $@ ./cmd/vmt-e2e
+
+e2e: tools $(if $(filter local,$(PROVIDER)),cluster-binaries) ## run LANE (tier1) on PROVIDER (local); summary and report paths at the end
+	$(BIN)/vmt-e2e --lane $(LANE) --provider $(PROVIDER) --procs $(PROCS) --artifacts $(ARTIFACTS) --ginkgo $(BIN)/ginkgo
+
+unit: cluster-binaries ## unit and integration tests of the framework, tiers, fixtures and reference implementation
+	go test -count=1 $(GO_UNIT_PKGS)
+
+verify: ## fail when generated files (CRDs, deepcopy) are out of date
+	@if [ -x ci/tools/generate.sh ] || [ -f ci/tools/generate.sh ]; then bash ci/tools/generate.sh --verify; fi
+
+test: unit verify ## every test: unit tests, generated-file checks, then the hermetic lane (all tiers that run here)
+	$(MAKE) e2e LANE=hermetic PROVIDER=local
+
+bench: cluster-binaries ## print the figures the issues target: local cluster warm start, engine processing
+	go test -run '^$$' -bench WarmStart -benchtime 3x ./framework/cluster/local/ | grep -E '^(Benchmark|ok|FAIL)'
+	@if [ -d reference/engine ]; then go test -run '^$$' -bench . -benchmem ./reference/engine/ | grep -E '^(Benchmark|ok|FAIL)'; fi
+
+fuzz: ## fuzz the processing engine for FUZZTIME (10m)
+	go test -run '^$$' -fuzz FuzzProcess -fuzztime $(FUZZTIME) ./reference/engine/
+
+cluster-up: cluster-binaries ## start a local cluster in the background (prints `export KUBECONFIG=...`)
+	@go run ./cmd/vmt-cluster up
+
+cluster-down: ## stop every local cluster
+	@go run ./cmd/vmt-cluster down --all
+
+list-lanes: ## print the lanes and their label expressions
+	@go run ./cmd/vmt-e2e --help 2>&1 | sed -n '/-lane/,/env LANE/p'

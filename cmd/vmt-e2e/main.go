@@ -1,0 +1,302 @@
+// Command vmt-e2e runs a lane of the suite: it brings the provider up once, turns the
+// capabilities the cluster lacks into label filters (and prints them), runs the specs with
+// ginkgo in parallel and randomised, writes JUnit and JSON reports, prints a per-scenario
+// summary and tears the provider down, also on SIGINT/SIGTERM.
+//
+//	vmt-e2e --lane tier1 --provider local
+//	vmt-e2e --lane nightly --provider existing --procs 4 --artifacts /tmp/out
+//	vmt-e2e --lane tier1 -- --focus=process      (extra ginkgo flags after --)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster/providers"
+	"github.com/vmt-conformance/vmt-conformance/framework/config"
+	"github.com/vmt-conformance/vmt-conformance/framework/virtctl"
+	"github.com/vmt-conformance/vmt-conformance/tiers"
+)
+
+type options struct {
+	lane      string
+	provider  string
+	procs     int
+	artifacts string
+	ginkgo    string
+	suite     string
+	extra     []string
+}
+
+func main() {
+	code, err := run(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmt-e2e:", err)
+		if code == 0 {
+			code = 2
+		}
+	}
+	os.Exit(code)
+}
+
+func run(args []string) (int, error) {
+	fs := flag.NewFlagSet("vmt-e2e", flag.ContinueOnError)
+	var o options
+	fs.StringVar(&o.lane, "lane", envOr("LANE", "tier1"), "lane to run: "+strings.Join(tiers.LaneNames(), ", ")+" (env LANE)")
+	fs.StringVar(&o.provider, "provider", envOr("PROVIDER", "local"), "cluster provider: "+strings.Join(config.Providers, ", ")+" (env PROVIDER)")
+	fs.IntVar(&o.procs, "procs", 2, "parallel ginkgo processes")
+	fs.StringVar(&o.artifacts, "artifacts", envOr("VMT_ARTIFACTS", "_output/artifacts"), "directory for reports (env VMT_ARTIFACTS)")
+	fs.StringVar(&o.ginkgo, "ginkgo", envOr("GINKGO", ""), "ginkgo CLI binary (default: go run the pinned module)")
+	fs.StringVar(&o.suite, "suite", "./tests", "suite package")
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	o.extra = fs.Args()
+	expr, err := tiers.Lane(o.lane)
+	if err != nil {
+		return 2, err
+	}
+	if !slices.Contains(config.Providers, o.provider) {
+		return 2, fmt.Errorf("unknown provider %q (known: %s)", o.provider, strings.Join(config.Providers, ", "))
+	}
+	if o.procs < 1 {
+		return 2, fmt.Errorf("--procs must be at least 1, got %d", o.procs)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg := &config.Config{Provider: o.provider, Kubeconfig: os.Getenv("KUBECONFIG"), InstallNamespace: envOr("VMT_INSTALL_NAMESPACE", "kubevirt"),
+		LocalAssets: os.Getenv("VMT_LOCAL_ASSETS"), WindowsImage: os.Getenv("VMT_WINDOWS_IMAGE"), Virtctl: os.Getenv("VMT_VIRTCTL")}
+	if err := cfg.Validate(); err != nil {
+		return 2, err
+	}
+	p, err := providers.New(cfg, prefixed(os.Stdout, "  "))
+	if err != nil {
+		return 2, err
+	}
+	fmt.Printf("== vmt-e2e: lane %s (%s), provider %s\n", o.lane, expr, p.Name())
+	start := time.Now()
+	if err := p.Up(ctx); err != nil {
+		return 1, fmt.Errorf("bringing up the %s provider: %w", p.Name(), err)
+	}
+	defer func() {
+		if lp, ok := p.(*local.Provider); ok && lp.ControlPlane() != nil {
+			_ = p.CollectArtifacts(context.WithoutCancel(ctx), filepath.Join(o.artifacts, "provider"))
+		}
+		if err := p.Down(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintln(os.Stderr, "vmt-e2e: tearing down:", err)
+		}
+	}()
+	fmt.Printf("   cluster up in %.1fs, kubeconfig %s\n", time.Since(start).Seconds(), p.KubeconfigPath())
+
+	caps, err := p.Capabilities(ctx)
+	if err != nil {
+		return 1, err
+	}
+	bin, ok, why, err := virtctl.Resolve(ctx, cfg.Virtctl)
+	if err != nil {
+		return 2, err
+	}
+	caps.Set(cluster.Virtctl, ok, why)
+	if err := caps.Override(os.Getenv("VMT_CAPABILITIES")); err != nil {
+		return 2, err
+	}
+	var missing []string
+	fmt.Println("== capabilities")
+	for _, c := range cluster.All {
+		mark := "offered "
+		if !caps.Has(c) {
+			mark = "FILTERED"
+			missing = append(missing, c.Label())
+		}
+		fmt.Printf("   %s %-27s %s\n", mark, c.Label(), caps.Reason(c))
+	}
+	filter, err := tiers.LabelFilter(o.lane, missing)
+	if err != nil {
+		return 2, err
+	}
+	fmt.Printf("== label filter: %s\n", filter)
+
+	if err := os.MkdirAll(o.artifacts, 0o755); err != nil {
+		return 2, err
+	}
+	artifacts, err := filepath.Abs(o.artifacts)
+	if err != nil {
+		return 2, err
+	}
+	ginkgoArgs := []string{
+		"run", "--procs", fmt.Sprint(o.procs), "--randomize-all", "--fail-on-empty",
+		"--label-filter", filter, "--silence-skips", "--poll-progress-after=2m",
+		"--output-dir", artifacts, "--junit-report", "junit.xml", "--json-report", "report.json",
+	}
+	ginkgoArgs = append(ginkgoArgs, o.extra...)
+	ginkgoArgs = append(ginkgoArgs, o.suite, "--", "-vmt.provider=existing", "-vmt.artifacts="+artifacts)
+	cmd := ginkgoCommand(ctx, o.ginkgo, ginkgoArgs)
+	declared := declare(caps)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+p.KubeconfigPath(), "VMT_CAPABILITIES="+declared, "VMT_ARTIFACTS="+artifacts)
+	if ok {
+		cmd.Env = append(cmd.Env, "VMT_VIRTCTL="+bin)
+	}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	fmt.Printf("== running: ginkgo %s\n", strings.Join(ginkgoArgs, " "))
+	runErr := cmd.Run()
+
+	reportPath := filepath.Join(artifacts, "report.json")
+	summary, sumErr := summarise(reportPath)
+	if sumErr != nil {
+		fmt.Fprintf(os.Stderr, "vmt-e2e: no summary: %v\n", sumErr)
+	} else {
+		fmt.Print(summary.String(o.lane, p.Name()))
+	}
+	fmt.Printf("== reports: %s, %s\n", filepath.Join(artifacts, "junit.xml"), reportPath)
+	switch {
+	case ctx.Err() != nil:
+		return 130, errors.New("interrupted")
+	case runErr != nil:
+		return 1, fmt.Errorf("lane %s failed: %v", o.lane, runErr)
+	case sumErr == nil && summary.ran == 0:
+		return 1, fmt.Errorf("lane %s selected no spec on this provider", o.lane)
+	}
+	return 0, nil
+}
+
+// declare writes every capability explicitly so the suite's own detection agrees with the runner.
+func declare(caps cluster.Capabilities) string {
+	parts := make([]string, 0, len(cluster.All))
+	for _, c := range cluster.All {
+		sign := "-"
+		if caps.Has(c) {
+			sign = "+"
+		}
+		parts = append(parts, sign+string(c))
+	}
+	return strings.Join(parts, ",")
+}
+
+func ginkgoCommand(ctx context.Context, bin string, args []string) *exec.Cmd {
+	if bin != "" {
+		return exec.CommandContext(ctx, bin, args...)
+	}
+	return exec.CommandContext(ctx, "go", append([]string{"run", "github.com/onsi/ginkgo/v2/ginkgo"}, args...)...)
+}
+
+type scenarioResult struct{ passed, failed, skipped int }
+
+type summary struct {
+	ran, passed, failed, skipped, filtered int
+	byScenario                             map[string]*scenarioResult
+	failures                               []string
+}
+
+func summarise(path string) (*summary, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(raw, &reports); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", path, err)
+	}
+	s := &summary{byScenario: map[string]*scenarioResult{}}
+	for _, r := range reports {
+		for _, sr := range r.SpecReports {
+			if sr.LeafNodeType != types.NodeTypeIt {
+				continue
+			}
+			id := "(none)"
+			for _, l := range sr.Labels() {
+				if strings.HasPrefix(l, "VMT-") {
+					id = l
+				}
+			}
+			res := s.byScenario[id]
+			if res == nil {
+				res = &scenarioResult{}
+				s.byScenario[id] = res
+			}
+			switch {
+			case sr.State == types.SpecStatePassed:
+				s.ran++
+				s.passed++
+				res.passed++
+			case sr.State.Is(types.SpecStateFailureStates):
+				s.ran++
+				s.failed++
+				res.failed++
+				s.failures = append(s.failures, fmt.Sprintf("%s %s", id, sr.FullText()))
+			case sr.State == types.SpecStateSkipped && sr.Failure.Message == "":
+				s.filtered++
+				res.skipped++
+			default:
+				s.skipped++
+				res.skipped++
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *summary) String(lane, provider string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "== summary: lane %s on %s: %d ran, %d passed, %d failed, %d filtered out\n", lane, provider, s.ran, s.passed, s.failed, s.filtered)
+	ids := make([]string, 0, len(s.byScenario))
+	for id := range s.byScenario {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	fmt.Fprintf(&b, "   %-8s %6s %6s %9s\n", "scenario", "passed", "failed", "not run")
+	for _, id := range ids {
+		r := s.byScenario[id]
+		fmt.Fprintf(&b, "   %-8s %6d %6d %9d\n", id, r.passed, r.failed, r.skipped)
+	}
+	for _, f := range s.failures {
+		fmt.Fprintf(&b, "   FAILED %s\n", f)
+	}
+	fmt.Fprintf(&b, "%d passed, %d failed\n", s.passed, s.failed)
+	return b.String()
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	lines := strings.SplitAfter(string(b), "\n")
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		if _, err := io.WriteString(p.w, p.prefix+l); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+func prefixed(w io.Writer, prefix string) io.Writer { return prefixWriter{w, prefix} }
