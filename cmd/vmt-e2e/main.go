@@ -88,6 +88,10 @@ func run(args []string) (int, error) {
 	if err := cfg.Validate(); err != nil {
 		return 2, err
 	}
+	// Bad declarations are configuration errors: refuse them before starting anything.
+	if err := cluster.NewCapabilities().Override(os.Getenv("VMT_CAPABILITIES")); err != nil {
+		return 2, fmt.Errorf("VMT_CAPABILITIES: %w", err)
+	}
 	p, err := providers.New(cfg, prefixed(os.Stdout, "  "))
 	if err != nil {
 		return 2, err
