@@ -195,11 +195,21 @@ func declare(caps cluster.Capabilities) string {
 	return strings.Join(parts, ",")
 }
 
+// ginkgoInterruptGrace is how long ginkgo gets to run its clean-up after an interrupt.
+const ginkgoInterruptGrace = time.Minute
+
 func ginkgoCommand(ctx context.Context, bin string, args []string) *exec.Cmd {
+	var cmd *exec.Cmd
 	if bin != "" {
-		return exec.CommandContext(ctx, bin, args...)
+		cmd = exec.CommandContext(ctx, bin, args...)
+	} else {
+		cmd = exec.CommandContext(ctx, "go", append([]string{"run", "github.com/onsi/ginkgo/v2/ginkgo"}, args...)...)
 	}
-	return exec.CommandContext(ctx, "go", append([]string{"run", "github.com/onsi/ginkgo/v2/ginkgo"}, args...)...)
+	// On interrupt, pass SIGINT on so ginkgo interrupts its processes and runs their clean-up
+	// (a kill would orphan the suite processes); kill only if it does not finish in time.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = ginkgoInterruptGrace
+	return cmd
 }
 
 type scenarioResult struct{ passed, failed, skipped int }
