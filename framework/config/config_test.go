@@ -1,0 +1,61 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	for _, k := range []string{"VMT_PROVIDER", "KUBECONFIG", "VMT_KEEP_ON_FAILURE", "VMT_GOLDEN_IMAGE", "VMT_TIMEOUT_SCALE", "VMT_INTERVAL_SHORT"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("HOME", t.TempDir())
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	c := Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return c, c.Validate()
+}
+
+func TestValidateErrors(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string // "" = valid
+	}{
+		{"local needs no kubeconfig", nil, []string{"-vmt.provider=local"}, ""},
+		{"existing with a kubeconfig", map[string]string{"KUBECONFIG": kubeconfig}, nil, ""},
+		{"unknown provider", nil, []string{"-vmt.provider=kvm"}, `unknown provider "kvm" (known: existing, local, kind)`},
+		{"unknown provider from env", map[string]string{"VMT_PROVIDER": "kvm"}, nil, `unknown provider "kvm"`},
+		{"no kubeconfig", nil, nil, "no kubeconfig for the existing provider: set KUBECONFIG"},
+		{"missing kubeconfig file", map[string]string{"KUBECONFIG": "/nonexistent/kubeconfig"}, nil, "kubeconfig /nonexistent/kubeconfig does not exist"},
+		{"boolean env", map[string]string{"VMT_KEEP_ON_FAILURE": "maybe"}, []string{"-vmt.provider=local"}, `VMT_KEEP_ON_FAILURE="maybe" is not a boolean`},
+		{"golden image ref", nil, []string{"-vmt.provider=local", "-vmt.golden-image=fedora"}, `--vmt.golden-image="fedora": want namespace/name`},
+		{"interval env", map[string]string{"VMT_INTERVAL_SHORT": "soon"}, []string{"-vmt.provider=local"}, `VMT_INTERVAL_SHORT="soon" is not a positive duration`},
+		{"timeout scale env", map[string]string{"VMT_TIMEOUT_SCALE": "-1"}, []string{"-vmt.provider=local"}, `VMT_TIMEOUT_SCALE="-1" must be a positive number`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := load(t, tc.env, tc.args...)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("want valid, got %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("want error containing %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
