@@ -1,0 +1,24 @@
+// Command vmt-virtctl is the reference `virtctl template`: process, convert and create
+// behave like KubeVirt v1.9's virtctl, so the conformance specs can run against either.
+//
+//	vmt-virtctl template process fedora -n tpl -p NAME=vm-a | kubectl create -f -
+//	vmt-virtctl template process -f fedora.yaml --params-file params.yaml -o json
+//	vmt-virtctl template convert -f openshift-template.yaml
+//	vmt-virtctl template create --vm-name golden --name fedora
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vmt-conformance/vmt-conformance/reference/virtctl"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := virtctl.Execute(ctx, virtctl.Config{}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
