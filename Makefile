@@ -21,13 +21,22 @@ help: ## list the targets
 cluster-binaries: ## build (or reuse the cached) kube-apiserver, kube-controller-manager and etcd
 	@bash ci/kube/build.sh >/dev/null
 
-tools: $(BIN)/ginkgo $(BIN)/vmt-e2e ## build the pinned ginkgo CLI and the lane runner
+tools: $(BIN)/ginkgo $(BIN)/vmt-e2e $(BIN)/vmt-virtctl ## build the pinned ginkgo CLI, the lane runner and the reference CLI
 
 $(BIN)/ginkgo: go.mod go.sum
 	@echo "building ginkgo CLI"; go build -o $@ github.com/onsi/ginkgo/v2/ginkgo
 
 $(BIN)/vmt-e2e: go.mod go.sum $(shell find cmd framework tiers fixtures internal -name '*.go' -o -name '*.yaml' 2>/dev/null)
 	@echo "building vmt-e2e"; go build -o $@ ./cmd/vmt-e2e
+
+$(BIN)/vmt-virtctl: go.mod go.sum $(shell find cmd/vmt-virtctl reference -name '*.go' 2>/dev/null)
+	@echo "building vmt-virtctl (reference CLI)"; go build -o $@ ./cmd/vmt-virtctl
+
+# The local lane drives the reference CLI; against a cluster, set VMT_VIRTCTL to a real virtctl
+# (or leave it empty to use virtctl on PATH).
+ifeq ($(PROVIDER),local)
+export VMT_VIRTCTL ?= $(BIN)/vmt-virtctl
+endif
 
 e2e: tools $(if $(filter local,$(PROVIDER)),cluster-binaries) ## run LANE (tier1) on PROVIDER (local); summary and report paths at the end
 	$(BIN)/vmt-e2e --lane $(LANE) --provider $(PROVIDER) --procs $(PROCS) --artifacts $(ARTIFACTS) --ginkgo $(BIN)/ginkgo
