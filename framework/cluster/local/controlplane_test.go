@@ -9,7 +9,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures/crds"
@@ -60,16 +62,12 @@ func TestStartStop(t *testing.T) {
 	if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	gone := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		_, err := cs.CoreV1().Namespaces().Get(ctx, ns.Name, metav1.GetOptions{})
-		if err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("namespace %s still exists 30 s after delete: the namespace controller is not running", ns.Name)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return apierrors.IsNotFound(err), nil
+	})
+	if gone != nil {
+		t.Fatalf("namespace %s still exists 30 s after delete: the namespace controller is not running", ns.Name)
 	}
 	if err := cp.Stop(); err != nil {
 		t.Fatal(err)

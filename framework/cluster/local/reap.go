@@ -2,11 +2,14 @@ package local
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // ownerFile in a run directory holds the pid of the process that owns the cluster.
@@ -73,13 +76,20 @@ func killHolders(dir string) {
 			killed = append(killed, pid)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for _, pid := range killed {
-		for time.Now().Before(deadline) && syscall.Kill(pid, 0) == nil {
-			time.Sleep(20 * time.Millisecond)
+	// Best effort: a process that outlives the grace period is already SIGKILLed and only
+	// waits for the kernel; the caller goes on either way.
+	_ = wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, killGrace, true, func(context.Context) (bool, error) {
+		for _, pid := range killed {
+			if syscall.Kill(pid, 0) == nil {
+				return false, nil
+			}
 		}
-	}
+		return true, nil
+	})
 }
+
+// killGrace bounds how long killHolders waits for killed processes to disappear.
+const killGrace = 5 * time.Second
 
 // Kill stops whatever still runs from a run directory and removes it: `vmt-cluster down`'s
 // last resort when the owner did not stop in time.
