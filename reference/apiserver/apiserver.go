@@ -81,6 +81,9 @@ func NewOptions() *Options {
 		Authorization:  genericoptions.NewDelegatingAuthorizationOptions(),
 	}
 	o.SecureServing.BindPort = DefaultSecurePort
+	// Without --tls-cert-file the self-signed certificate stays in memory unless --cert-dir
+	// names a directory (k8s.io/apiserver's default writes below the working directory).
+	o.SecureServing.ServerCert.CertDirectory = ""
 	o.SecureServing.ServerCert.PairName = "apiserver"
 	return o
 }

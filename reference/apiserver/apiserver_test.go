@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -77,6 +78,12 @@ func TestProcessWarnsAboutUnusedParameters(t *testing.T) {
 	if !slices.Equal(a.warnings, want) {
 		t.Errorf("warnings = %q, want %q", a.warnings, want)
 	}
+
+	// Upstream sends them also when processing then fails.
+	a = e.call(nil, "v1beta1", "fedora", "process", `{}`)
+	if a.code != http.StatusUnprocessableEntity || !slices.Equal(a.warnings, want) {
+		t.Errorf("failing call: HTTP %d, warnings %q; want 422 and %q", a.code, a.warnings, want)
+	}
 }
 
 func TestStatusCodes(t *testing.T) {
@@ -91,11 +98,15 @@ func TestStatusCodes(t *testing.T) {
 	}{
 		{"empty body", "fedora", "", 400, metav1.StatusReasonBadRequest,
 			"error parsing ProcessOptions: EOF"},
+		{"empty body is checked before the template is read", "nope", "", 400, metav1.StatusReasonBadRequest,
+			"error parsing ProcessOptions: EOF"},
 		{"malformed body", "fedora", "{", 400, metav1.StatusReasonBadRequest,
 			"error parsing ProcessOptions: …"},
 		{"missing template", "nope", "{}", 500, metav1.StatusReasonInternalError,
 			`Internal error occurred: error getting VirtualMachineTemplate: virtualmachinetemplates.template.kubevirt.io "nope" not found`},
 		{"unknown parameter", "fedora", `{"parameters":{"NAME":"a","BOGUS":"b"}}`, 409, metav1.StatusReasonConflict,
+			`Operation cannot be fulfilled on  "fedora": parameter BOGUS not found in template`},
+		{"unknown parameter is checked before required ones", "fedora", `{"parameters":{"BOGUS":"b"}}`, 409, metav1.StatusReasonConflict,
 			`Operation cannot be fulfilled on  "fedora": parameter BOGUS not found in template`},
 		{"missing required parameter", "fedora", "{}", 422, metav1.StatusReasonInvalid,
 			` "fedora" is invalid: spec.parameters[0].value: Required value: parameter 'NAME' is required and a value must be specified`},
@@ -181,6 +192,27 @@ func TestCreateMakesTheVMInTheTemplateNamespace(t *testing.T) {
 	}
 }
 
+// TestCreateStaysInTheTemplateNamespace: a parameterised VM namespace that resolves elsewhere
+// is refused by kube-apiserver, and /create reports it as 500 (virt-template.md §3.4).
+func TestCreateStaysInTheTemplateNamespace(t *testing.T) {
+	e := newEnv(t)
+	tpl := fedora("fedora", v1beta1.Parameter{Name: "NS"})
+	tpl.Spec.VirtualMachine.Raw = []byte(strings.Replace(string(tpl.Spec.VirtualMachine.Raw),
+		`"name":"${NAME}"`, `"name":"${NAME}","namespace":"${NS}"`, 1))
+	e.createTemplate(tpl)
+
+	a := e.call(nil, "v1beta1", "fedora", "create", `{"parameters":{"NAME":"vm-d","NS":"elsewhere"}}`)
+	st := a.status()
+	want := "Internal error occurred: error creating VirtualMachine: the namespace of the provided object does not match the namespace sent on the request"
+	if a.code != http.StatusInternalServerError || st.Message != want {
+		t.Errorf("HTTP %d %q, want 500 %q", a.code, st.Message, want)
+	}
+	a = e.call(nil, "v1beta1", "fedora", "create", fmt.Sprintf(`{"parameters":{"NAME":"vm-d","NS":%q}}`, e.ns))
+	if p := e.decode(a); p.VirtualMachine.Namespace != e.ns {
+		t.Errorf("created in %q", p.VirtualMachine.Namespace)
+	}
+}
+
 func TestV1alpha1ServesTheSameResult(t *testing.T) {
 	e := newEnv(t)
 	e.createTemplate(fedora("fedora", v1beta1.Parameter{Name: "UNUSED"}))
@@ -223,7 +255,8 @@ func TestDiscoveryListsOnlyTheSubresources(t *testing.T) {
 		var names []string
 		for _, r := range list.APIResources {
 			names = append(names, r.Name)
-			if !r.Namespaced || r.Kind != "ProcessedVirtualMachineTemplate" {
+			// k8s.io/apiserver lists a POST-only connecter under the verb "create".
+			if !r.Namespaced || r.Kind != "ProcessedVirtualMachineTemplate" || !slices.Equal(r.Verbs, []string{"create"}) {
 				t.Errorf("%s: %+v", version, r)
 			}
 		}
