@@ -14,8 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,7 +80,8 @@ type Options struct {
 }
 
 // Start runs the template API server for the cluster admin talks to and registers it with
-// the aggregator, returning once both APIServices are Available. stop unregisters the
+// the aggregator, returning once both APIServices are Available and a request through the
+// aggregator reaches the server. stop unregisters the
 // APIServices (so discovery does not point at a dead port), stops the server and removes its
 // files; it is safe to call more than once. frontProxyCA may be nil (see Options).
 func Start(ctx context.Context, admin *rest.Config, frontProxyCA []byte) (stop func() error, err error) {
@@ -100,110 +104,123 @@ func StartWithOptions(ctx context.Context, admin *rest.Config, opts Options) (st
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "vmt-template-apiserver-")
-	if err != nil {
+	in := &instance{dyn: dyn}
+	if in.dir, err = os.MkdirTemp("", "vmt-template-apiserver-"); err != nil {
 		return nil, err
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var once sync.Once
-	var stopErr error
-	shutdown := func() error {
-		once.Do(func() {
-			cleanupCtx, cancelCleanup := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancelCleanup()
-			var errs []error
-			for _, s := range apiServices {
-				err := dyn.Resource(apiServiceResource).Delete(cleanupCtx, s.version+"."+core.SubresourceGroupName, metav1.DeleteOptions{})
-				if err != nil && !apierrors.IsNotFound(err) {
-					errs = append(errs, fmt.Errorf("deleting APIService %s: %w", s.version, err))
-				}
-			}
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					errs = append(errs, err)
-				}
-			case <-time.After(30 * time.Second):
-				errs = append(errs, errors.New("template API server did not stop within 30s"))
-			}
-			errs = append(errs, os.RemoveAll(dir))
-			stopErr = errors.Join(errs...)
-		})
-		return stopErr
-	}
-	started := false
 	defer func() {
 		if err != nil {
-			if !started {
-				done <- nil
-			}
-			_ = shutdown()
+			_ = in.stop()
 		}
 	}()
 
 	if err := installIdentity(ctx, kube, opts.Namespace); err != nil {
 		return nil, err
 	}
-
-	ca, err := pki.NewCA("virt-template-api-ca")
+	server, port, caPEM, err := in.build(admin, opts)
 	if err != nil {
 		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	in.cancel, in.done = cancel, make(chan error, 1)
+	go func() { in.done <- server.Run(runCtx) }()
+
+	if err := register(ctx, kube, dyn, opts.Namespace, port, caPEM); err != nil {
+		return nil, err
+	}
+	if err := waitServing(ctx, kube, dyn, opts, in.done); err != nil {
+		return nil, err
+	}
+	return in.stop, nil
+}
+
+// instance is one running server and what Start made for it.
+type instance struct {
+	dyn    dynamic.Interface
+	dir    string
+	cancel context.CancelFunc
+	done   chan error // nil until the server runs
+	once   sync.Once
+	err    error
+}
+
+// build issues the serving certificate (SAN <service>.<namespace>.svc), writes the server's
+// kubeconfig, takes a free loopback port and configures the server on it.
+func (in *instance) build(admin *rest.Config, opts Options) (_ *apiserver.Server, port int, caPEM []byte, err error) {
+	ca, err := pki.NewCA("virt-template-api-ca")
+	if err != nil {
+		return nil, 0, nil, err
 	}
 	serviceHost := ServiceName + "." + opts.Namespace + ".svc"
 	serving, err := ca.Issue(serviceHost, pki.Server, serviceHost, serviceHost+".cluster.local", "localhost")
 	if err != nil {
-		return nil, err
+		return nil, 0, nil, err
 	}
-	certFile, keyFile, err := serving.Write(dir, "tls")
+	certFile, keyFile, err := serving.Write(in.dir, "tls")
 	if err != nil {
-		return nil, err
+		return nil, 0, nil, err
 	}
 	identity := admin
 	if !opts.RunAsAdmin {
 		identity = rest.CopyConfig(admin)
 		identity.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + opts.Namespace + ":" + ServiceAccountName}
 	}
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(kubeconfig, identity); err != nil {
-		return nil, err
+	o := apiserver.NewOptions()
+	o.Kubeconfig = filepath.Join(in.dir, "kubeconfig")
+	if err := writeKubeconfig(o.Kubeconfig, identity); err != nil {
+		return nil, 0, nil, err
+	}
+	o.SecureServing.ServerCert.CertKey.CertFile = certFile
+	o.SecureServing.ServerCert.CertKey.KeyFile = keyFile
+	if len(opts.FrontProxyCA) > 0 {
+		caFile := filepath.Join(in.dir, "front-proxy-ca.crt")
+		if err := os.WriteFile(caFile, opts.FrontProxyCA, 0o600); err != nil {
+			return nil, 0, nil, err
+		}
+		o.Authentication.RequestHeader.ClientCAFile = caFile
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("listening on a loopback port: %w", err)
+		return nil, 0, nil, fmt.Errorf("listening on a loopback port: %w", err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	o := apiserver.NewOptions()
-	o.Kubeconfig = kubeconfig
+	port = ln.Addr().(*net.TCPAddr).Port
 	o.SecureServing.Listener = ln
 	o.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
 	o.SecureServing.BindPort = port
-	o.SecureServing.ServerCert.CertKey.CertFile = certFile
-	o.SecureServing.ServerCert.CertKey.KeyFile = keyFile
-	if len(opts.FrontProxyCA) > 0 {
-		caFile := filepath.Join(dir, "front-proxy-ca.crt")
-		if err := os.WriteFile(caFile, opts.FrontProxyCA, 0o600); err != nil {
-			return nil, err
-		}
-		o.Authentication.RequestHeader.ClientCAFile = caFile
-	}
 	server, err := apiserver.New(o)
 	if err != nil {
 		_ = ln.Close()
-		return nil, fmt.Errorf("building the template API server: %w", err)
+		return nil, 0, nil, fmt.Errorf("building the template API server: %w", err)
 	}
-	started = true
-	go func() { done <- server.Run(runCtx) }()
+	return server, port, ca.CertPEM, nil
+}
 
-	if err := register(ctx, kube, dyn, opts.Namespace, port, ca.CertPEM); err != nil {
-		return nil, err
-	}
-	if err := waitAvailable(ctx, dyn, opts.Timeout, done); err != nil {
-		return nil, err
-	}
-	return shutdown, nil
+// stop unregisters the APIServices, stops the server and removes its files, once.
+func (in *instance) stop() error {
+	in.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var errs []error
+		for _, s := range apiServices {
+			err := in.dyn.Resource(apiServiceResource).Delete(ctx, s.version+"."+core.SubresourceGroupName, metav1.DeleteOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("deleting APIService %s: %w", s.version, err))
+			}
+		}
+		if in.done != nil {
+			in.cancel()
+			select {
+			case err := <-in.done:
+				errs = append(errs, err)
+			case <-time.After(30 * time.Second):
+				errs = append(errs, errors.New("template API server did not stop within 30s"))
+			}
+		}
+		errs = append(errs, os.RemoveAll(in.dir))
+		in.err = errors.Join(errs...)
+	})
+	return in.err
 }
 
 // installIdentity creates the install namespace, the server's service account and upstream's
@@ -345,11 +362,20 @@ func register(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interf
 	return nil
 }
 
-// waitAvailable polls both APIServices until their Available condition is True, failing
-// early when the server stops.
-func waitAvailable(ctx context.Context, dyn dynamic.Interface, timeout time.Duration, serverDone <-chan error) error {
+// probeTemplate is a template name nobody creates: processing it through the aggregator
+// proves the whole path works.
+const probeTemplate = "vmt-readiness-probe"
+
+// waitServing polls until both APIServices are Available and a /process call by the admin
+// through the aggregator reaches the handler: 500 "... not found" means the front-proxy
+// identity was accepted and the server could ask for the template with its own. (Available
+// alone does not say that the request-header configuration has been read.) It fails early
+// when the server stops.
+func waitServing(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, opts Options, serverDone <-chan error) error {
 	var last string
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+	probe := path.Join("/apis", core.SubresourceGroupName, subresourcesv1beta1.GroupVersion.Version,
+		"namespaces", opts.Namespace, core.PluralResourceName, probeTemplate, core.ProcessSubresource)
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, opts.Timeout, true, func(ctx context.Context) (bool, error) {
 		select {
 		case err := <-serverDone:
 			return false, fmt.Errorf("template API server stopped while registering: %v", err)
@@ -376,10 +402,17 @@ func waitAvailable(ctx context.Context, dyn dynamic.Interface, timeout time.Dura
 				return false, nil
 			}
 		}
-		return true, nil
+		err := kube.CoreV1().RESTClient().Post().AbsPath(probe).SetHeader("Content-Type", "application/json").
+			Body([]byte("{}")).Do(ctx).Error()
+		if status, ok := err.(apierrors.APIStatus); ok && status.Status().Code == http.StatusInternalServerError &&
+			strings.Contains(status.Status().Message, "not found") {
+			return true, nil
+		}
+		last = fmt.Sprintf("probe POST %s: %v", probe, err)
+		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for the template APIServices to become Available (last: %s): %w", last, err)
+		return fmt.Errorf("waiting for the template API server to serve through the aggregator (last: %s): %w", last, err)
 	}
 	return nil
 }
