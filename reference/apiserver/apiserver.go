@@ -32,11 +32,10 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1alpha1"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
-	"github.com/vmt-conformance/vmt-conformance/reference/engine"
 )
 
-// Name is the server's name in logs, health checks and the managed-fields of nothing (it
-// writes VMs through a client, whose user agent is the binary's).
+// Name is the server's name in k8s.io/apiserver's logs and health checks, upstream's
+// deployment name.
 const Name = "virt-template-apiserver"
 
 // DefaultSecurePort is the port upstream's Deployment passes with --secure-port.
@@ -216,6 +215,3 @@ func (h *handler) storage(v version) map[string]rest.Storage {
 		core.PluralResourceName + "/" + core.CreateSubresource:  &subresourceREST{version: v, serve: h.create},
 	}
 }
-
-// processor is the engine as upstream's server uses it: crypto/rand for generated values.
-var processor engine.Processor

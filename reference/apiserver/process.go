@@ -50,6 +50,9 @@ func newHandler(cfg *clientrest.Config) (*handler, error) {
 	return &handler{templates: templates, vms: vmClient{vms}}, nil
 }
 
+// processor is the engine as upstream's server uses it: crypto/rand for generated values.
+var processor engine.Processor
+
 // jsonLookahead is how far the YAML-or-JSON decoder looks for a leading '{', as upstream.
 const jsonLookahead = 1024
 
