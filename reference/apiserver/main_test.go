@@ -62,7 +62,7 @@ func withCluster(m *testing.M) int {
 	}
 	defer func() { _ = cp.Stop() }()
 	began := time.Now()
-	stop, err := templateapi.Start(ctx, cp.RESTConfig(), cp.FrontProxyCA)
+	stop, err := templateapi.StartWithOptions(ctx, cp.RESTConfig(), templateapi.Options{FrontProxyCA: cp.FrontProxyCA, Dir: cp.Dir()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the template API server:", err)
 		return 1

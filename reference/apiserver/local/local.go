@@ -77,6 +77,10 @@ type Options struct {
 	RunAsAdmin bool
 	// Timeout bounds waiting for both APIServices to become Available; default one minute.
 	Timeout time.Duration
+	// Dir is where the server's files (serving certificate, kubeconfig with the admin's
+	// credentials) go, in a new subdirectory removed by stop; default os.TempDir(). Pass the
+	// control plane's run directory so a crashed run's files are reaped with it.
+	Dir string
 }
 
 // Start runs the template API server for the cluster admin talks to and registers it with
@@ -105,7 +109,7 @@ func StartWithOptions(ctx context.Context, admin *rest.Config, opts Options) (st
 		return nil, err
 	}
 	in := &instance{dyn: dyn}
-	if in.dir, err = os.MkdirTemp("", "vmt-template-apiserver-"); err != nil {
+	if in.dir, err = os.MkdirTemp(opts.Dir, "template-apiserver-"); err != nil {
 		return nil, err
 	}
 	defer func() {
