@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
@@ -83,4 +86,62 @@ func BenchmarkProcess(b *testing.B) {
 			b.Fatal(err, res.Warnings)
 		}
 	}
+}
+
+// BenchmarkProcessCommonTemplate is a typical template for comparison: testdata/fedora
+// (4 parameters, two generated, instancetype and preference, one DataVolumeTemplate).
+func BenchmarkProcessCommonTemplate(b *testing.B) {
+	data, err := os.ReadFile("testdata/fedora.input.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var input goldenInput
+	if err := yaml.Unmarshal(data, &input); err != nil {
+		b.Fatal(err)
+	}
+	p := Processor{Rand: rand.NewChaCha8([32]byte{2})}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Process(&input.Template, input.Parameters); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFloor measures, on the BenchmarkProcess VM, the library steps any exact
+// implementation must pay: KubeVirt's own VirtualMachineInstanceSpec.UnmarshalJSON (which
+// the strict converter calls) and the converter on the rest of the VM. Plain
+// json.Unmarshal into a map, upstream's first step, is shown for scale.
+func BenchmarkFloor(b *testing.B) {
+	raw := largeTemplate(b).Spec.VirtualMachine.Raw
+	var tree map[string]any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		b.Fatal(err)
+	}
+	template := tree["spec"].(map[string]any)["template"].(map[string]any)
+	vmiSpec, _ := json.Marshal(template["spec"])
+	b.Run("json.Unmarshal-map", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var m map[string]any
+			_ = json.Unmarshal(raw, &m)
+		}
+	})
+	b.Run("VMISpec.UnmarshalJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var s kubevirtv1.VirtualMachineInstanceSpec
+			_ = s.UnmarshalJSON(vmiSpec)
+		}
+	})
+	b.Run("converter-without-VMISpec", func(b *testing.B) {
+		spec := template["spec"]
+		delete(template, "spec")
+		defer func() { template["spec"] = spec }()
+		b.ReportAllocs()
+		for b.Loop() {
+			var vm kubevirtv1.VirtualMachine
+			_ = runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(tree, &vm, true)
+		}
+	})
 }
