@@ -19,9 +19,15 @@ import (
 	kubevirt "kubevirt.io/client-go/kubevirt"
 	cdiv1beta1 "kubevirt.io/containerized-data-importer-api/pkg/apis/core/v1beta1"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1alpha1"
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
+	templatev1alpha1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1alpha1"
+	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 )
 
-// Scheme knows core Kubernetes, CRDs, KubeVirt (core, instancetype, snapshot) and CDI.
+// Scheme knows core Kubernetes, CRDs, KubeVirt (core, instancetype, snapshot), CDI and the
+// template APIs (template.kubevirt.io and subresources.template.kubevirt.io, both versions).
 var Scheme = runtime.NewScheme()
 
 func init() {
@@ -32,6 +38,10 @@ func init() {
 		instancetypev1beta1.AddToScheme,
 		snapshotv1beta1.AddToScheme,
 		cdiv1beta1.AddToScheme,
+		templatev1alpha1.AddToScheme,
+		templatev1beta1.AddToScheme,
+		subresourcesv1alpha1.AddToScheme,
+		subresourcesv1beta1.AddToScheme,
 	} {
 		utilruntime.Must(add(Scheme))
 	}
