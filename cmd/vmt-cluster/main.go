@@ -22,7 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vmt-conformance/vmt-conformance/fixtures/crds"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
 )
 
@@ -166,25 +165,22 @@ func up(name, dir, assets, kubeconfig string) error {
 func serve(name, assets string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defs, err := crds.Load(crds.Sets()...)
-	if err != nil {
+	p := local.NewProviderWithOptions(local.Options{Name: name, AssetsDir: assets, Progress: os.Stdout})
+	if err := p.Up(ctx); err != nil {
 		return err
 	}
-	cp, err := local.Start(ctx, local.Options{Name: name, AssetsDir: assets, CRDs: defs, Progress: os.Stdout})
-	if err != nil {
-		return err
-	}
+	cp := p.ControlPlane()
 	for _, t := range cp.Timings {
 		fmt.Printf("  %-35s %v\n", t.Phase, t.Duration.Round(time.Millisecond))
 	}
 	if err := os.WriteFile(filepath.Join(cp.Dir(), readyFile), nil, 0o600); err != nil {
-		_ = cp.Stop()
+		_ = p.Down(context.WithoutCancel(ctx))
 		return err
 	}
 	fmt.Println("serving; kubeconfig", cp.KubeconfigPath())
 	<-ctx.Done()
 	fmt.Println("stopping")
-	return cp.Stop()
+	return p.Down(context.WithoutCancel(ctx))
 }
 
 func down(name, dir string) error {

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,18 +12,25 @@ import (
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures/crds"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
+	apiserverlocal "github.com/vmt-conformance/vmt-conformance/reference/apiserver/local"
+	templatecrd "github.com/vmt-conformance/vmt-conformance/reference/config/crd"
 )
 
 // Provider is the hermetic lane: it owns its control plane and stops it in Down.
 type Provider struct {
-	opts Options
-	cp   *ControlPlane
+	opts       Options
+	cp         *ControlPlane
+	stopServer func() error
 }
 
 // NewProvider returns a local provider; Up starts the control plane with every CRD fixture.
 func NewProvider(assetsDir string, progress io.Writer) *Provider {
 	return &Provider{opts: Options{AssetsDir: assetsDir, Progress: progress}}
 }
+
+// NewProviderWithOptions is NewProvider with every control-plane option (name, state root,
+// start timeout); Options.CRDs is ignored: Up installs the provider's own set.
+func NewProviderWithOptions(opts Options) *Provider { return &Provider{opts: opts} }
 
 // Name implements cluster.Provider.
 func (p *Provider) Name() string { return "local" }
@@ -33,13 +41,24 @@ func (p *Provider) Up(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading CRD fixtures: %w", err)
 	}
+	templates, err := templatecrd.CustomResourceDefinitions()
+	if err != nil {
+		return fmt.Errorf("loading the template CRDs: %w", err)
+	}
 	opts := p.opts
-	opts.CRDs = defs
+	opts.CRDs = append(defs, templates...)
 	cp, err := Start(ctx, opts)
 	if err != nil {
 		return err
 	}
 	p.cp = cp
+	// Interim until the simulator's operator role deploys the reference implementation.
+	stop, err := apiserverlocal.StartWithOptions(ctx, cp.RESTConfig(), apiserverlocal.Options{FrontProxyCA: cp.FrontProxyCA, Dir: cp.Dir()})
+	if err != nil {
+		_ = p.Down(ctx)
+		return fmt.Errorf("starting the template API server: %w", err)
+	}
+	p.stopServer = stop
 	return nil
 }
 
@@ -96,7 +115,12 @@ func (p *Provider) Down(context.Context) error {
 	if p.cp == nil {
 		return nil
 	}
-	err := p.cp.Stop()
+	var errs []error
+	if p.stopServer != nil {
+		errs = append(errs, p.stopServer())
+		p.stopServer = nil
+	}
+	errs = append(errs, p.cp.Stop())
 	p.cp = nil
-	return err
+	return errors.Join(errs...)
 }
