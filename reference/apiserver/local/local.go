@@ -32,9 +32,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/vmt-conformance/vmt-conformance/internal/kubeconfig"
 	"github.com/vmt-conformance/vmt-conformance/internal/pki"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1alpha1"
@@ -171,7 +170,7 @@ func (in *instance) build(admin *rest.Config, opts Options) (_ *apiserver.Server
 	}
 	o := apiserver.NewOptions()
 	o.Kubeconfig = filepath.Join(in.dir, "kubeconfig")
-	if err := writeKubeconfig(o.Kubeconfig, identity); err != nil {
+	if err := kubeconfig.Write(o.Kubeconfig, "template-apiserver", identity); err != nil {
 		return nil, 0, nil, err
 	}
 	o.SecureServing.ServerCert.CertKey.CertFile = certFile
@@ -419,36 +418,4 @@ func waitServing(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Int
 		return fmt.Errorf("waiting for the template API server to serve through the aggregator (last: %s): %w", last, err)
 	}
 	return nil
-}
-
-// writeKubeconfig stores cfg as a kubeconfig: the delegated authentication and authorization
-// options of k8s.io/apiserver read their identity from a file only.
-func writeKubeconfig(path string, cfg *rest.Config) error {
-	cluster := &clientcmdapi.Cluster{
-		Server:                   cfg.Host,
-		CertificateAuthority:     cfg.CAFile,
-		CertificateAuthorityData: cfg.CAData,
-		InsecureSkipTLSVerify:    cfg.Insecure,
-		TLSServerName:            cfg.ServerName,
-	}
-	user := &clientcmdapi.AuthInfo{
-		ClientCertificate:     cfg.CertFile,
-		ClientCertificateData: cfg.CertData,
-		ClientKey:             cfg.KeyFile,
-		ClientKeyData:         cfg.KeyData,
-		Token:                 cfg.BearerToken,
-		TokenFile:             cfg.BearerTokenFile,
-		Username:              cfg.Username,
-		Password:              cfg.Password,
-		Impersonate:           cfg.Impersonate.UserName,
-		ImpersonateUID:        cfg.Impersonate.UID,
-		ImpersonateGroups:     cfg.Impersonate.Groups,
-		ImpersonateUserExtra:  cfg.Impersonate.Extra,
-	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = cluster
-	kc.AuthInfos["template-apiserver"] = user
-	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "template-apiserver"}
-	kc.CurrentContext = "local"
-	return clientcmd.WriteToFile(*kc, path)
 }
