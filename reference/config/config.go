@@ -303,12 +303,16 @@ func decodeDocuments(data []byte) ([]*unstructured.Unstructured, error) {
 		if err != nil {
 			return nil, fmt.Errorf("document %d: %w", i, err)
 		}
-		var m map[string]any
-		if err := yaml.UnmarshalStrict(doc, &m); err != nil {
+		data, err := yaml.YAMLToJSONStrict(doc)
+		if err != nil {
 			return nil, fmt.Errorf("document %d: %w", i, err)
 		}
-		u := &unstructured.Unstructured{Object: m}
-		if m == nil || u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
+		// Unstructured's own decoder keeps integers as int64, as the clients expect.
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if u.GetName() == "" {
 			return nil, fmt.Errorf("document %d: needs apiVersion, kind and metadata.name", i)
 		}
 		objs = append(objs, u)
