@@ -1,27 +1,451 @@
 // Package operator is the simulator's virt-operator role: it watches the KubeVirt CR and,
 // while the Template feature is on, deploys the reference template controller and API
 // server (manifests from reference/config, both binaries as real processes); when the
-// feature is turned off it removes them, CRDs included, as upstream's operator does.
+// feature is turned off it removes them, CRDs included, as upstream's operator does, so
+// existing templates and requests are lost exactly as on a real cluster.
 package operator
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/vmt-conformance/vmt-conformance/internal/kubeconfig"
+	"github.com/vmt-conformance/vmt-conformance/internal/pki"
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
+	"github.com/vmt-conformance/vmt-conformance/reference/config"
+)
+
+// Names of the deployed components, upstream's.
+const (
+	APIServerDeployment  = config.APIServerDeployment
+	ControllerDeployment = config.ControllerDeployment
+)
+
+// Defaults of Options.
+const (
+	DefaultNamespace    = "kubevirt"
+	DefaultReadyTimeout = time.Minute
+	readyPoll           = 100 * time.Millisecond
 )
 
 // Options configure the role.
 type Options struct {
-	// Dir is the simulator's run directory (certificates, kubeconfigs, logs of the processes
-	// it starts).
+	// Dir is the simulator's run directory; the role keeps certificates, kubeconfigs and the
+	// components' logs below Dir/virt-template and Dir/logs.
 	Dir string
 	// BinDir holds vmt-template-apiserver and vmt-template-controller.
 	BinDir string
-	// Namespace is KubeVirt's install namespace; default "kubevirt".
+	// Namespace is KubeVirt's install namespace, where the KubeVirt CR lives and the
+	// components are deployed; default "kubevirt".
 	Namespace string
+	// Maturity of the Template gate; default Beta (KubeVirt v1.9: on unless disabled).
+	Maturity GateMaturity
+	// ReadyTimeout bounds one deployment's wait for both components; default one minute.
+	ReadyTimeout time.Duration
 }
 
-// Setup registers the role with the simulator's manager.
-func Setup(mgr ctrl.Manager, opts Options) error {
-	_ = mgr
-	_ = opts
+func (o *Options) complete() error {
+	if o.Namespace == "" {
+		o.Namespace = DefaultNamespace
+	}
+	if o.Maturity == "" {
+		o.Maturity = Beta
+	}
+	if o.Maturity != Alpha && o.Maturity != Beta {
+		return fmt.Errorf("operator: gate maturity %q: want %q or %q", o.Maturity, Alpha, Beta)
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = DefaultReadyTimeout
+	}
+	if o.Dir == "" {
+		return errors.New("operator: a run directory is required")
+	}
+	for _, bin := range []string{"vmt-template-apiserver", "vmt-template-controller"} {
+		if _, err := os.Stat(filepath.Join(o.BinDir, bin)); err != nil {
+			return fmt.Errorf("operator: %s not found in --bin-dir %q (build it with `make tools`)", bin, o.BinDir)
+		}
+	}
 	return nil
+}
+
+// Setup registers the role with the simulator's manager. The manager's scheme must know
+// KubeVirt and apps/v1.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	if err := opts.complete(); err != nil {
+		return err
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	r := &reconciler{opts: opts, client: mgr.GetClient(), dynamic: dyn, admin: mgr.GetConfig(), discovery: disco, events: make(chan event.GenericEvent, 4)}
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.stopComponents()
+	})); err != nil {
+		return err
+	}
+	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == opts.Namespace })
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("sim-virt-operator").
+		For(&kubevirtv1.KubeVirt{}, builder.WithPredicates(inNamespace)).
+		WatchesRawSource(source.Channel(r.events, &handler.EnqueueRequestForObject{})).
+		Complete(r)
+}
+
+// reconciler converges the template components on what the KubeVirt CR asks for.
+type reconciler struct {
+	opts      Options
+	client    client.Client
+	dynamic   dynamic.Interface
+	admin     *rest.Config
+	discovery discovery.DiscoveryInterface
+	events    chan event.GenericEvent
+
+	mu       sync.Mutex
+	deployed *deployment // nil when nothing runs
+	removed  bool        // the objects are known to be gone
+}
+
+// deployment is one running generation of the components.
+type deployment struct {
+	apiserver, controller *process
+	healthAddr            string
+}
+
+func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	logger := log.FromContext(ctx)
+
+	kv := &kubevirtv1.KubeVirt{}
+	if err := r.client.Get(ctx, req.NamespacedName, kv); apierrors.IsNotFound(err) {
+		kv = nil
+	} else if err != nil {
+		return reconcile.Result{}, err
+	}
+	want, why := Wanted(kv, r.opts.Maturity)
+	logger.Info("converging virt-template", "deploy", want, "because", why)
+	if !want {
+		err := r.remove(ctx)
+		if kv != nil {
+			err = errors.Join(err, r.report(ctx, kv, err, "virt-template is not deployed: "+why))
+		}
+		return reconcile.Result{}, err
+	}
+	if kv.Status.Phase != kubevirtv1.KubeVirtPhaseDeployed || r.deployed == nil {
+		_ = r.report(ctx, kv, errDeploying, "")
+	}
+	err := r.deploy(ctx, kv)
+	return reconcile.Result{}, errors.Join(err, r.report(ctx, kv, err, "All components are ready."))
+}
+
+var errDeploying = errors.New("deploying virt-template")
+
+// deploy makes sure both components run, the objects exist and the Deployments say Available.
+func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error {
+	if d := r.deployed; d != nil {
+		if d.apiserver.running() && d.controller.running() {
+			return r.markDeployments(ctx, true)
+		}
+		log.FromContext(ctx).Info("a component exited; redeploying", "apiserver", d.apiserver.exitError(), "controller", d.controller.exitError())
+		_ = r.stopComponents()
+	}
+	dir := filepath.Join(r.opts.Dir, "virt-template")
+	_ = os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	ca, err := pki.NewCA("virt-template-ca")
+	if err != nil {
+		return err
+	}
+	svcHost := config.APIServerService + "." + r.opts.Namespace + ".svc"
+	apiCert, err := ca.Issue(svcHost, pki.Server, svcHost, svcHost+".cluster.local", "localhost")
+	if err != nil {
+		return err
+	}
+	apiCertFile, apiKeyFile, err := apiCert.Write(dir, "apiserver")
+	if err != nil {
+		return err
+	}
+	hookCert, err := ca.Issue("localhost", pki.Server, "localhost")
+	if err != nil {
+		return err
+	}
+	hookDir := filepath.Join(dir, "webhook")
+	if err := os.MkdirAll(hookDir, 0o700); err != nil {
+		return err
+	}
+	if _, _, err := hookCert.Write(hookDir, "tls"); err != nil {
+		return err
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return err
+	}
+	apiPort, hookPort, healthPort := ports[0], ports[1], ports[2]
+
+	objs, err := config.Objects(config.Options{
+		Namespace:             r.opts.Namespace,
+		CABundle:              ca.CertPEM,
+		WebhookURL:            fmt.Sprintf("https://localhost:%d", hookPort),
+		APIServerExternalPort: int32(apiPort),
+	})
+	if err != nil {
+		return err
+	}
+	if err := config.Apply(ctx, r.dynamic, objs); err != nil {
+		return fmt.Errorf("applying the virt-template manifests: %w", err)
+	}
+	r.removed = false
+
+	apiKubeconfig := filepath.Join(dir, "apiserver.kubeconfig")
+	ctlKubeconfig := filepath.Join(dir, "controller.kubeconfig")
+	if err := kubeconfig.Write(apiKubeconfig, "virt-template-apiserver", kubeconfig.ServiceAccount(r.admin, r.opts.Namespace, config.APIServerServiceAccount)); err != nil {
+		return err
+	}
+	if err := kubeconfig.Write(ctlKubeconfig, "virt-template-controller", kubeconfig.ServiceAccount(r.admin, r.opts.Namespace, config.ControllerServiceAccount)); err != nil {
+		return err
+	}
+	logs := filepath.Join(r.opts.Dir, "logs")
+	exited := func() { // a crash is reconciled like any other drift; a full queue already will be
+		select {
+		case r.events <- event.GenericEvent{Object: &kubevirtv1.KubeVirt{ObjectMeta: metav1.ObjectMeta{Namespace: kv.Namespace, Name: kv.Name}}}:
+		default:
+		}
+	}
+	d := &deployment{healthAddr: fmt.Sprintf("127.0.0.1:%d", healthPort)}
+	if d.apiserver, err = start(APIServerDeployment, filepath.Join(r.opts.BinDir, "vmt-template-apiserver"), []string{
+		"--kubeconfig=" + apiKubeconfig,
+		"--bind-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", apiPort),
+		"--tls-cert-file=" + apiCertFile,
+		"--tls-private-key-file=" + apiKeyFile,
+	}, logs, exited); err != nil {
+		return err
+	}
+	if d.controller, err = start(ControllerDeployment, filepath.Join(r.opts.BinDir, "vmt-template-controller"), []string{
+		"--kubeconfig=" + ctlKubeconfig,
+		"--webhook-cert-path=" + hookDir,
+		"--webhook-host=127.0.0.1",
+		fmt.Sprintf("--webhook-port=%d", hookPort),
+		"--health-probe-bind-address=" + d.healthAddr,
+		"--metrics-bind-address=0",
+	}, logs, exited); err != nil {
+		_ = d.apiserver.stop()
+		return err
+	}
+	r.deployed = d
+	if err := r.waitReady(ctx, d); err != nil {
+		_ = r.stopComponents()
+		return err
+	}
+	return r.markDeployments(ctx, true)
+}
+
+// waitReady waits for the controller's /readyz and for the subresource API to be served
+// through the aggregator.
+func (r *reconciler) waitReady(ctx context.Context, d *deployment) error {
+	httpc := &http.Client{Timeout: time.Second}
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, readyPoll, r.opts.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
+		for _, p := range []*process{d.apiserver, d.controller} {
+			if err := p.exitError(); err != nil {
+				return false, fmt.Errorf("%w (log: %s)", err, filepath.Join(r.opts.Dir, "logs", p.name+".log"))
+			}
+		}
+		resp, err := httpc.Get("http://" + d.healthAddr + "/readyz")
+		if err != nil {
+			last = "controller /readyz: " + err.Error()
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			last = fmt.Sprintf("controller /readyz: HTTP %d", resp.StatusCode)
+			return false, nil
+		}
+		if _, err := r.discovery.ServerResourcesForGroupVersion(subresourcesv1beta1.GroupVersion.String()); err != nil {
+			last = "discovery of " + subresourcesv1beta1.GroupVersion.String() + ": " + err.Error()
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil && last != "" {
+		return fmt.Errorf("waiting for virt-template to be ready: %w; last seen: %s", err, last)
+	}
+	return err
+}
+
+// remove stops the components and deletes every object of the manifests, CRDs included.
+func (r *reconciler) remove(ctx context.Context) error {
+	err := r.stopComponents()
+	if r.removed {
+		return err
+	}
+	if derr := config.Delete(ctx, r.dynamic, config.Options{Namespace: r.opts.Namespace}); derr != nil {
+		return errors.Join(err, fmt.Errorf("removing the virt-template manifests: %w", derr))
+	}
+	r.removed = true
+	return err
+}
+
+func (r *reconciler) stopComponents() error {
+	d := r.deployed
+	if d == nil {
+		return nil
+	}
+	r.deployed = nil
+	return errors.Join(d.controller.stop(), d.apiserver.stop())
+}
+
+// markDeployments writes what a kubelet and the deployment controller would: one ready,
+// available replica, or none.
+func (r *reconciler) markDeployments(ctx context.Context, available bool) error {
+	var errs []error
+	for _, name := range []string{APIServerDeployment, ControllerDeployment} {
+		dep := &appsv1.Deployment{}
+		if err := r.client.Get(ctx, types.NamespacedName{Namespace: r.opts.Namespace, Name: name}, dep); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		want := deploymentStatus(dep, available)
+		if equalDeploymentStatus(dep.Status, want) {
+			continue
+		}
+		dep.Status = want
+		errs = append(errs, r.client.Status().Update(ctx, dep))
+	}
+	return errors.Join(errs...)
+}
+
+func deploymentStatus(dep *appsv1.Deployment, available bool) appsv1.DeploymentStatus {
+	now := metav1.Now()
+	st := appsv1.DeploymentStatus{ObservedGeneration: dep.Generation, Replicas: 1, UpdatedReplicas: 1}
+	cond := appsv1.DeploymentCondition{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable",
+		Message: "Deployment has minimum availability.", LastUpdateTime: now, LastTransitionTime: now}
+	if available {
+		st.ReadyReplicas, st.AvailableReplicas = 1, 1
+	} else {
+		st.UnavailableReplicas = 1
+		cond.Status, cond.Reason, cond.Message = corev1.ConditionFalse, "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
+	}
+	for _, c := range dep.Status.Conditions {
+		if c.Type == cond.Type && c.Status == cond.Status {
+			cond.LastTransitionTime = c.LastTransitionTime
+		}
+	}
+	st.Conditions = []appsv1.DeploymentCondition{cond}
+	return st
+}
+
+func equalDeploymentStatus(a, b appsv1.DeploymentStatus) bool {
+	if a.ObservedGeneration != b.ObservedGeneration || a.ReadyReplicas != b.ReadyReplicas || a.AvailableReplicas != b.AvailableReplicas || len(a.Conditions) != len(b.Conditions) {
+		return false
+	}
+	for i := range a.Conditions {
+		if a.Conditions[i].Type != b.Conditions[i].Type || a.Conditions[i].Status != b.Conditions[i].Status {
+			return false
+		}
+	}
+	return true
+}
+
+// report writes virt-operator's view onto the KubeVirt CR: Available/Progressing/Degraded and
+// the phase. err == errDeploying means a deployment is under way.
+func (r *reconciler) report(ctx context.Context, kv *kubevirtv1.KubeVirt, err error, message string) error {
+	type cond struct {
+		t      kubevirtv1.KubeVirtConditionType
+		status corev1.ConditionStatus
+	}
+	var want []cond
+	reason := "AllComponentsReady"
+	switch {
+	case errors.Is(err, errDeploying):
+		reason, message = "DeploymentInProgress", "Deploying virt-template."
+		want = []cond{{kubevirtv1.KubeVirtConditionAvailable, corev1.ConditionFalse}, {kubevirtv1.KubeVirtConditionProgressing, corev1.ConditionTrue}, {kubevirtv1.KubeVirtConditionDegraded, corev1.ConditionFalse}}
+	case err != nil:
+		reason, message = "DeploymentFailed", err.Error()
+		want = []cond{{kubevirtv1.KubeVirtConditionAvailable, corev1.ConditionFalse}, {kubevirtv1.KubeVirtConditionProgressing, corev1.ConditionFalse}, {kubevirtv1.KubeVirtConditionDegraded, corev1.ConditionTrue}}
+	default:
+		want = []cond{{kubevirtv1.KubeVirtConditionAvailable, corev1.ConditionTrue}, {kubevirtv1.KubeVirtConditionProgressing, corev1.ConditionFalse}, {kubevirtv1.KubeVirtConditionDegraded, corev1.ConditionFalse}}
+	}
+	now := metav1.Now()
+	conds := make([]kubevirtv1.KubeVirtCondition, 0, len(want))
+	changed := len(kv.Status.Conditions) != len(want)
+	for i, w := range want {
+		c := kubevirtv1.KubeVirtCondition{Type: w.t, Status: w.status, Reason: reason, Message: message, LastProbeTime: now, LastTransitionTime: now}
+		for _, old := range kv.Status.Conditions {
+			if old.Type == w.t && old.Status == w.status {
+				c.LastTransitionTime = old.LastTransitionTime
+			}
+		}
+		if !changed && (kv.Status.Conditions[i].Type != c.Type || kv.Status.Conditions[i].Status != c.Status || kv.Status.Conditions[i].Reason != c.Reason || kv.Status.Conditions[i].Message != c.Message) {
+			changed = true
+		}
+		conds = append(conds, c)
+	}
+	phase := kubevirtv1.KubeVirtPhaseDeployed
+	if errors.Is(err, errDeploying) {
+		phase = kubevirtv1.KubeVirtPhaseDeploying
+	}
+	if !changed && kv.Status.Phase == phase {
+		return nil
+	}
+	kv.Status.Phase, kv.Status.Conditions = phase, conds
+	return r.client.Status().Update(ctx, kv)
+}
+
+// freePorts takes n distinct free loopback ports.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("taking a free loopback port: %w", err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }

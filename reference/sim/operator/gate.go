@@ -1,0 +1,50 @@
+package operator
+
+import (
+	"slices"
+
+	kubevirtv1 "kubevirt.io/api/core/v1"
+)
+
+// TemplateGate is the KubeVirt feature gate of the template feature.
+const TemplateGate = "Template"
+
+// GateMaturity says whether the Template gate is on when a KubeVirt CR does not mention it:
+// Alpha (KubeVirt v1.8: opt-in through featureGates) or Beta (v1.9: on unless listed in
+// disabledFeatureGates).
+type GateMaturity string
+
+const (
+	Alpha GateMaturity = "alpha"
+	Beta  GateMaturity = "beta"
+)
+
+// Wanted reports whether virt-operator would deploy virt-template for kv, and why: the
+// Template gate must be on (explicitly, or by the Beta default) and
+// spec.configuration.virtTemplateDeployment.enabled must not be false.
+func Wanted(kv *kubevirtv1.KubeVirt, maturity GateMaturity) (bool, string) {
+	if kv == nil {
+		return false, "no KubeVirt CR"
+	}
+	if kv.DeletionTimestamp != nil {
+		return false, "the KubeVirt CR is being deleted"
+	}
+	cfg := kv.Spec.Configuration
+	on := maturity == Beta
+	why := "the Template gate is Beta and not disabled"
+	if !on {
+		why = "the Template gate is Alpha and not listed in featureGates"
+	}
+	if dc := cfg.DeveloperConfiguration; dc != nil {
+		if slices.Contains(dc.FeatureGates, TemplateGate) {
+			on, why = true, "Template is listed in featureGates"
+		}
+		if slices.Contains(dc.DisabledFeatureGates, TemplateGate) {
+			on, why = false, "Template is listed in disabledFeatureGates"
+		}
+	}
+	if on && cfg.VirtTemplateDeployment != nil && cfg.VirtTemplateDeployment.Enabled != nil && !*cfg.VirtTemplateDeployment.Enabled {
+		return false, "virtTemplateDeployment.enabled is false"
+	}
+	return on, why
+}
