@@ -19,7 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/vmt-conformance/vmt-conformance/reference/sim/internal/kit"
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
 // Names of what the role installs.

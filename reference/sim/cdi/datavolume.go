@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/vmt-conformance/vmt-conformance/reference/sim/internal/kit"
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
 // Messages and reasons of CDI's DataVolume controller (pkg/controller/datavolume).

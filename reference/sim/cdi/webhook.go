@@ -12,7 +12,7 @@ import (
 	cdiv1beta1 "kubevirt.io/containerized-data-importer-api/pkg/apis/core/v1beta1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/vmt-conformance/vmt-conformance/reference/sim/internal/kit"
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
 type admitter struct{ c client.Client }

@@ -1,0 +1,150 @@
+// Command vmt-sim plays KubeVirt and CDI on API objects for the hermetic lane: one
+// controller-runtime manager running the selected roles (operator, virt-controller, virt-api,
+// cdi). It writes --ready-file once every role serves, and on SIGTERM/SIGINT removes the
+// APIService and webhook configurations that point at its ports.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/cdi"
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/operator"
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/virtapi"
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/virtcontroller"
+)
+
+// Roles in start order; the default runs all.
+var allRoles = []string{"operator", "virt-controller", "virt-api", "cdi"}
+
+type flags struct {
+	kubeconfig, dir, binDir, namespace, roles, readyFile string
+}
+
+func main() {
+	var f flags
+	fs := flag.NewFlagSet("vmt-sim", flag.ContinueOnError)
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (required)")
+	fs.StringVar(&f.dir, "dir", "", "run directory for the simulator's files")
+	fs.StringVar(&f.binDir, "bin-dir", "", "directory of vmt-template-apiserver and vmt-template-controller (operator role)")
+	fs.StringVar(&f.namespace, "namespace", "kubevirt", "KubeVirt install namespace")
+	fs.StringVar(&f.roles, "roles", strings.Join(allRoles, ","), "comma-separated roles: "+strings.Join(allRoles, ","))
+	fs.StringVar(&f.readyFile, "ready-file", "", "file written once every role serves")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	roles, err := parseRoles(f.roles)
+	if err == nil && f.kubeconfig == "" {
+		err = fmt.Errorf("--kubeconfig is required")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmt-sim:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, f, roles); err != nil {
+		fmt.Fprintln(os.Stderr, "vmt-sim:", err)
+		os.Exit(1)
+	}
+}
+
+func parseRoles(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, r := range strings.Split(s, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		known := false
+		for _, k := range allRoles {
+			known = known || k == r
+		}
+		if !known {
+			return nil, fmt.Errorf("unknown role %q (known: %s)", r, strings.Join(allRoles, ", "))
+		}
+		out[r] = true
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--roles names no role (known: %s)", strings.Join(allRoles, ", "))
+	}
+	return out, nil
+}
+
+func run(ctx context.Context, f flags, roles map[string]bool) error {
+	began := time.Now()
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	cfg, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
+	if err != nil {
+		return fmt.Errorf("loading %s: %w", f.kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 kit.NewScheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	var pending sync.WaitGroup
+	ready := func() func() {
+		pending.Add(1)
+		var once sync.Once
+		return func() { once.Do(pending.Done) }
+	}
+	if roles["operator"] {
+		if err := operator.Setup(mgr, operator.Options{Dir: f.dir, BinDir: f.binDir, Namespace: f.namespace}); err != nil {
+			return fmt.Errorf("operator role: %w", err)
+		}
+	}
+	if roles["virt-controller"] {
+		if err := virtcontroller.Setup(mgr, virtcontroller.Options{}); err != nil {
+			return fmt.Errorf("virt-controller role: %w", err)
+		}
+	}
+	if roles["virt-api"] {
+		if err := virtapi.Setup(mgr, virtapi.Options{Namespace: f.namespace, Ready: ready()}); err != nil {
+			return fmt.Errorf("virt-api role: %w", err)
+		}
+	}
+	if roles["cdi"] {
+		if err := cdi.Setup(mgr, cdi.Options{Ready: ready()}); err != nil {
+			return fmt.Errorf("cdi role: %w", err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	allReady := make(chan struct{})
+	go func() {
+		if mgr.GetCache().WaitForCacheSync(ctx) {
+			pending.Wait()
+			close(allReady)
+		}
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-allReady:
+	}
+	fmt.Fprintf(os.Stderr, "vmt-sim: roles %s ready after %v\n", f.roles, time.Since(began).Round(time.Millisecond))
+	if f.readyFile != "" {
+		if err := os.WriteFile(f.readyFile, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o600); err != nil {
+			return fmt.Errorf("writing %s: %w", f.readyFile, err)
+		}
+	}
+	return <-done
+}
