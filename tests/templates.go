@@ -165,3 +165,6 @@ func kubectl(ctx context.Context, stdin string, args ...string) (string, error) 
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// ctrlInNamespace is the controller-runtime list option for one namespace.
+func ctrlInNamespace(ns string) ctrlclient.ListOption { return ctrlclient.InNamespace(ns) }
