@@ -99,7 +99,7 @@ var _ = Describe("Creating a VM from a template in one step", tiers.Scenario("VM
 		By("running virtctl template process --create")
 		res := virtctl.Template(ctx, []string{"process", tpl.Name, "-n", ns, "--create", "-p", "NAME=vm-cli"})
 		Expect(res.Err).NotTo(HaveOccurred(), "%s", res)
-		Expect(res.Stdout).To(MatchRegexp(`(?m)^`+regexp.QuoteMeta("virtualmachine.kubevirt.io/vm-cli created")+`$`))
+		Expect(res.Stdout).To(MatchRegexp(`(?m)^` + regexp.QuoteMeta("virtualmachine.kubevirt.io/vm-cli created") + `$`))
 
 		By("finding the VM in the template's namespace")
 		got, err := getVM(ctx, ns, "vm-cli")
