@@ -168,3 +168,9 @@ func kubectl(ctx context.Context, stdin string, args ...string) (string, error) 
 
 // ctrlInNamespace is the controller-runtime list option for one namespace.
 func ctrlInNamespace(ns string) ctrlclient.ListOption { return ctrlclient.InNamespace(ns) }
+
+// createOpts are the options of every create the suite makes through typed clients.
+var createOpts = metav1.CreateOptions{}
+
+// ctrlObject is obj as a controller-runtime object, for DeferCleanup(deleteIgnoringNotFound, ...).
+func ctrlObject(obj ctrlclient.Object) ctrlclient.Object { return obj }
