@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	k8sfield "k8s.io/apimachinery/pkg/util/validation/field"
 	kubevirtv1 "kubevirt.io/api/core/v1"
@@ -41,13 +43,13 @@ func FindInstancetype(ctx context.Context, c client.Reader, vm *kubevirtv1.Virtu
 	case "virtualmachineinstancetype", "virtualmachineinstancetypes":
 		obj := &v1beta1.VirtualMachineInstancetype{}
 		if err := c.Get(ctx, types.NamespacedName{Namespace: vm.Namespace, Name: m.Name}, obj); err != nil {
-			return nil, err
+			return nil, notFound(err, "virtualmachineinstancetypes", m.Name)
 		}
 		return &obj.Spec, nil
 	case "virtualmachineclusterinstancetype", "virtualmachineclusterinstancetypes", "":
 		obj := &v1beta1.VirtualMachineClusterInstancetype{}
 		if err := c.Get(ctx, types.NamespacedName{Name: m.Name}, obj); err != nil {
-			return nil, err
+			return nil, notFound(err, "virtualmachineclusterinstancetypes", m.Name)
 		}
 		return &obj.Spec, nil
 	}
@@ -65,13 +67,13 @@ func FindPreference(ctx context.Context, c client.Reader, vm *kubevirtv1.Virtual
 	case "virtualmachinepreference", "virtualmachinepreferences":
 		obj := &v1beta1.VirtualMachinePreference{}
 		if err := c.Get(ctx, types.NamespacedName{Namespace: vm.Namespace, Name: m.Name}, obj); err != nil {
-			return nil, err
+			return nil, notFound(err, "virtualmachinepreferences", m.Name)
 		}
 		return &obj.Spec, nil
 	case "virtualmachineclusterpreference", "virtualmachineclusterpreferences", "":
 		obj := &v1beta1.VirtualMachineClusterPreference{}
 		if err := c.Get(ctx, types.NamespacedName{Name: m.Name}, obj); err != nil {
-			return nil, err
+			return nil, notFound(err, "virtualmachineclusterpreferences", m.Name)
 		}
 		return &obj.Spec, nil
 	}
@@ -252,4 +254,13 @@ func Expand(ctx context.Context, c client.Reader, vm *kubevirtv1.VirtualMachine)
 	out.Spec.Instancetype, out.Spec.Preference = nil, nil
 	out.Status.InstancetypeRef, out.Status.PreferenceRef = nil, nil
 	return out, nil
+}
+
+// notFound gives a missing object the API server's wording (a cached client names the kind):
+// `<resource>.instancetype.kubevirt.io "<name>" not found`, as KubeVirt reports it.
+func notFound(err error, resource, name string) error {
+	if apierrors.IsNotFound(err) {
+		return apierrors.NewNotFound(schema.GroupResource{Group: "instancetype.kubevirt.io", Resource: resource}, name)
+	}
+	return err
 }
