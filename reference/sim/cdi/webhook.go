@@ -58,5 +58,3 @@ func (a *admitter) admit(ctx context.Context, req *admissionv1.AdmissionRequest)
 	resp.Result.Code = http.StatusUnprocessableEntity
 	return resp
 }
-
-
