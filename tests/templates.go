@@ -174,3 +174,12 @@ var createOpts = metav1.CreateOptions{}
 
 // ctrlObject is obj as a controller-runtime object, for DeferCleanup(deleteIgnoringNotFound, ...).
 func ctrlObject(obj ctrlclient.Object) ctrlclient.Object { return obj }
+
+// resourceNames lists the names of discovered resources.
+func resourceNames(rs []metav1.APIResource) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Name)
+	}
+	return out
+}

@@ -12,11 +12,11 @@ func TestEmbeddedCatalogueLoadsCleanly(t *testing.T) {
 		t.Error(err)
 	}
 	var want []string
-	for i := 1; i <= 24; i++ {
+	for i := 1; i <= 28; i++ {
 		want = append(want, fmt.Sprintf("VMT-%03d", i))
 	}
 	if got := ScenarioIDs(); !slices.Equal(got, want) {
-		t.Fatalf("scenario ids = %v, want VMT-001…VMT-024", got)
+		t.Fatalf("scenario ids = %v, want VMT-001…VMT-028", got)
 	}
 }
 
@@ -30,8 +30,8 @@ func TestScopeDecisions(t *testing.T) {
 			t.Errorf("%s: out of scope without a reason", s.ID)
 		}
 	}
-	if n := len(Catalogue().InScope()); n != 19 {
-		t.Errorf("%d in-scope scenarios, want 19", n)
+	if n := len(Catalogue().InScope()); n != 23 {
+		t.Errorf("%d in-scope scenarios, want 23", n)
 	}
 }
 
@@ -97,7 +97,7 @@ func TestGARelevant(t *testing.T) {
 			got = append(got, s.ID)
 		}
 	}
-	want := []string{"VMT-001", "VMT-002", "VMT-003", "VMT-004", "VMT-005", "VMT-006", "VMT-007", "VMT-008", "VMT-009", "VMT-010", "VMT-012", "VMT-016", "VMT-021", "VMT-023"}
+	want := []string{"VMT-001", "VMT-002", "VMT-003", "VMT-004", "VMT-005", "VMT-006", "VMT-007", "VMT-008", "VMT-009", "VMT-010", "VMT-012", "VMT-016", "VMT-021", "VMT-023", "VMT-025"}
 	if !slices.Equal(got, want) {
 		t.Errorf("GA-relevant = %v\nwant %v", got, want)
 	}

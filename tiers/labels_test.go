@@ -43,12 +43,12 @@ func TestTheFixedVocabulary(t *testing.T) {
 }
 
 func TestKnown(t *testing.T) {
-	for _, l := range []string{"tier1", "scale", "P2", "VMT-001", "VMT-018", "VMT-024", "CNV-73392", "CNV-97433", "requires-hco", "Serial", "upgrade-post", "disruptive"} {
+	for _, l := range []string{"tier1", "scale", "P2", "VMT-001", "VMT-018", "VMT-024", "VMT-028", "CNV-73392", "CNV-97433", "requires-hco", "Serial", "upgrade-post", "disruptive"} {
 		if !Known(l) {
 			t.Errorf("Known(%q) = false", l)
 		}
 	}
-	for _, l := range []string{"", "serial", "Tier1", "p0", "VMT-025", "vmt-001", "CNV-16314", "requires-kind", "requires-gpu", InvalidScenario, InvalidLabel, "conformance"} {
+	for _, l := range []string{"", "serial", "Tier1", "p0", "VMT-099", "vmt-001", "CNV-16314", "requires-kind", "requires-gpu", InvalidScenario, InvalidLabel, "conformance"} {
 		if Known(l) {
 			t.Errorf("Known(%q) = true", l)
 		}
@@ -57,7 +57,7 @@ func TestKnown(t *testing.T) {
 
 func TestKnownErrorMessageNamesTheSet(t *testing.T) {
 	msg := Catalogue().describeVocabulary()
-	for _, want := range []string{"tier1 tier2 tier3 scale", "P0 P1 P2", "VMT-001…VMT-024", "CNV-73392", "requires-guest", "upgrade-pre"} {
+	for _, want := range []string{"tier1 tier2 tier3 scale", "P0 P1 P2", "VMT-001…VMT-028", "CNV-73392", "requires-guest", "upgrade-pre"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%q lacks %q", msg, want)
 		}
