@@ -9,7 +9,8 @@
 //
 // Two overrides serve the hermetic lane, where there are no pods and no kube-proxy: the
 // webhooks can call a URL, and virt-template-api-service can be an ExternalName to localhost
-// (see reference/apiserver/local).
+// (see reference/apiserver/local). PartOf and Select pick the objects of single components
+// for callers that run some of them in-process.
 package config
 
 import (
