@@ -54,7 +54,6 @@ func (w *warningClient) Warnings() []string {
 	return append([]string(nil), w.warnings.msgs...)
 }
 
-
 // VMT-025: v1alpha1 (deprecated, storage) and v1beta1 are both served, objects written in
 // one are read in the other, and the subresources answer in both versions
 // (virt-template.md §2.1, §3.1).

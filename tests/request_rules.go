@@ -66,7 +66,9 @@ var _ = Describe("Immutable capture request spec", tiers.Scenario("VMT-027"), fu
 		changes := map[string]func(*templatev1beta1.VirtualMachineTemplateRequest){
 			"spec.templateName":           func(r *templatev1beta1.VirtualMachineTemplateRequest) { r.Spec.TemplateName = "other" },
 			"spec.virtualMachineRef.name": func(r *templatev1beta1.VirtualMachineTemplateRequest) { r.Spec.VirtualMachineRef.Name = "other-vm" },
-			"spec.templateLabels":         func(r *templatev1beta1.VirtualMachineTemplateRequest) { r.Spec.TemplateLabels = map[string]string{"a": "b"} },
+			"spec.templateLabels": func(r *templatev1beta1.VirtualMachineTemplateRequest) {
+				r.Spec.TemplateLabels = map[string]string{"a": "b"}
+			},
 			"spec.ttlSecondsAfterFinished": func(r *templatev1beta1.VirtualMachineTemplateRequest) {
 				r.Spec.TTLSecondsAfterFinished = new(int32)
 			},
