@@ -18,6 +18,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/providers"
 	"github.com/vmt-conformance/vmt-conformance/framework/config"
+	"github.com/vmt-conformance/vmt-conformance/framework/goldenimage"
 	"github.com/vmt-conformance/vmt-conformance/framework/virtctl"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
@@ -82,6 +83,10 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	if provider == nil {
 		return
+	}
+	// The golden image is shared by every process, so it goes once all of them finished.
+	if err := goldenimage.Cleanup(ctx); err != nil {
+		GinkgoWriter.Printf("%v\n", err)
 	}
 	if err := provider.CollectArtifacts(ctx, filepath.Join(cfg.ArtifactsDir, "provider")); err != nil {
 		GinkgoWriter.Printf("collecting provider artifacts: %v\n", err)

@@ -1,0 +1,214 @@
+// Package featuregate flips the Template capability the way an admin does — on the
+// HyperConverged CR when the cluster has one, otherwise on the KubeVirt CR (featureGates,
+// disabledFeatureGates, virtTemplateDeployment.enabled) — waits until the template
+// components agree, and restores the state it found. Cluster-wide: Serial specs only.
+package featuregate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/vmt-conformance/vmt-conformance/framework"
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
+)
+
+// Gate is KubeVirt's feature gate that deploys virt-template.
+const Gate = "Template"
+
+// Deployments are the template components virt-operator deploys in the install namespace.
+var Deployments = []string{"virt-template-apiserver", "virt-template-controller"}
+
+// APIServices are the aggregated subresource API versions.
+var APIServices = []string{"v1alpha1." + core.SubresourceGroupName, "v1beta1." + core.SubresourceGroupName}
+
+var (
+	kubeVirts      = schema.GroupVersionResource{Group: "kubevirt.io", Version: "v1", Resource: "kubevirts"}
+	hyperConverged = schema.GroupVersionResource{Group: "hco.kubevirt.io", Version: "v1beta1", Resource: "hyperconvergeds"}
+	apiServices    = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
+)
+
+// Names of the CRs the package edits.
+const (
+	KubeVirtName       = "kubevirt"
+	HyperConvergedName = "kubevirt-hyperconverged"
+)
+
+// SetTemplate turns the Template capability on or off, registers a DeferCleanup that puts
+// back the configuration found (and waits for it), and waits until the components match
+// the new state. It fails outside a Serial spec.
+func SetTemplate(ctx context.Context, enabled bool) {
+	GinkgoHelper()
+	Expect(CurrentSpecReport().IsSerial).To(BeTrue(), "featuregate.SetTemplate changes the whole cluster: decorate the spec with Serial")
+	target := target()
+	original, err := target.get(ctx)
+	Expect(err).NotTo(HaveOccurred(), "reading %s", target)
+	wasEnabled := target.enabled(original)
+	DeferCleanup(func(ctx SpecContext) {
+		By(fmt.Sprintf("restoring the Template capability on %s to enabled=%t", target, wasEnabled))
+		Expect(target.restore(ctx, original)).To(Succeed(), "restoring %s", target)
+		AwaitComponents(ctx, wasEnabled)
+	})
+	By(fmt.Sprintf("setting the Template capability on %s to enabled=%t", target, enabled))
+	Expect(target.set(ctx, original, enabled)).To(Succeed(), "changing %s", target)
+	AwaitComponents(ctx, enabled)
+}
+
+// Enabled reports whether the configuration has the Template capability on.
+func Enabled(ctx context.Context) (bool, error) {
+	t := target()
+	obj, err := t.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	return t.enabled(obj), nil
+}
+
+// AwaitComponents waits (wait.Long) until the Deployments are Available and both
+// APIServices Available when enabled, or until all of them are gone when not.
+func AwaitComponents(ctx context.Context, enabled bool) {
+	GinkgoHelper()
+	ns := framework.Config().InstallNamespace
+	for _, name := range Deployments {
+		get := func(ctx context.Context) (*appsv1.Deployment, error) {
+			return framework.Admin().Kube.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		}
+		if enabled {
+			Eventually(get).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Available", "True"), "Deployment %s/%s to be Available", ns, name)
+		} else {
+			Eventually(ignoreFound(get)).WithContext(ctx).WithTimeout(wait.Long).Should(BeTrue(), "Deployment %s/%s to be removed", ns, name)
+		}
+	}
+	for _, name := range APIServices {
+		get := func(ctx context.Context) (*unstructured.Unstructured, error) {
+			return framework.Admin().Dynamic.Resource(apiServices).Get(ctx, name, metav1.GetOptions{})
+		}
+		if enabled {
+			Eventually(get).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Available", "True"), "APIService %s to be Available", name)
+		} else {
+			Eventually(ignoreFound(get)).WithContext(ctx).WithTimeout(wait.Long).Should(BeTrue(), "APIService %s to be removed", name)
+		}
+	}
+}
+
+// ignoreFound turns a getter into "is it gone?", keeping other errors.
+func ignoreFound[T any](get func(context.Context) (T, error)) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		_, err := get(ctx)
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	}
+}
+
+// configTarget is the CR that owns the gate.
+type configTarget struct {
+	gvr       schema.GroupVersionResource
+	namespace string
+	name      string
+	hco       bool
+}
+
+func (t configTarget) String() string {
+	return fmt.Sprintf("%s %s/%s", t.gvr.Resource, t.namespace, t.name)
+}
+
+func target() configTarget {
+	ns := framework.Config().InstallNamespace
+	if framework.Capabilities().Has(cluster.HCO) {
+		return configTarget{gvr: hyperConverged, namespace: ns, name: HyperConvergedName, hco: true}
+	}
+	return configTarget{gvr: kubeVirts, namespace: ns, name: KubeVirtName}
+}
+
+func (t configTarget) get(ctx context.Context) (*unstructured.Unstructured, error) {
+	return framework.Admin().Dynamic.Resource(t.gvr).Namespace(t.namespace).Get(ctx, t.name, metav1.GetOptions{})
+}
+
+// HCO: spec.featureGates.template (bool). KubeVirt: the gate listed in featureGates, not in
+// disabledFeatureGates, and virtTemplateDeployment.enabled not false.
+func (t configTarget) enabled(obj *unstructured.Unstructured) bool {
+	if t.hco {
+		on, _, _ := unstructured.NestedBool(obj.Object, "spec", "featureGates", "template")
+		return on
+	}
+	gates, _, _ := unstructured.NestedStringSlice(obj.Object, "spec", "configuration", "developerConfiguration", "featureGates")
+	disabled, _, _ := unstructured.NestedStringSlice(obj.Object, "spec", "configuration", "developerConfiguration", "disabledFeatureGates")
+	deploy, found, _ := unstructured.NestedBool(obj.Object, "spec", "configuration", "virtTemplateDeployment", "enabled")
+	return slices.Contains(gates, Gate) && !slices.Contains(disabled, Gate) && (!found || deploy)
+}
+
+// set writes the gate with a JSON merge patch computed from the original object.
+func (t configTarget) set(ctx context.Context, original *unstructured.Unstructured, enabled bool) error {
+	var patch map[string]any
+	if t.hco {
+		patch = map[string]any{"spec": map[string]any{"featureGates": map[string]any{"template": enabled}}}
+	} else {
+		dev := func(key string) []string {
+			l, _, _ := unstructured.NestedStringSlice(original.Object, "spec", "configuration", "developerConfiguration", key)
+			return slices.DeleteFunc(l, func(g string) bool { return g == Gate })
+		}
+		gates, disabled := dev("featureGates"), dev("disabledFeatureGates")
+		if enabled {
+			gates = append(gates, Gate)
+		} else {
+			disabled = append(disabled, Gate)
+		}
+		patch = map[string]any{"spec": map[string]any{"configuration": map[string]any{
+			"developerConfiguration": map[string]any{"featureGates": gates, "disabledFeatureGates": disabled},
+			// null removes the switch: its default follows the gate.
+			"virtTemplateDeployment": nil,
+		}}}
+	}
+	return t.patch(ctx, patch)
+}
+
+// restore writes back the original values of every field set touches.
+func (t configTarget) restore(ctx context.Context, original *unstructured.Unstructured) error {
+	var patch map[string]any
+	if t.hco {
+		v, found, _ := unstructured.NestedFieldCopy(original.Object, "spec", "featureGates", "template")
+		if !found {
+			v = nil
+		}
+		patch = map[string]any{"spec": map[string]any{"featureGates": map[string]any{"template": v}}}
+	} else {
+		field := func(path ...string) any {
+			v, found, _ := unstructured.NestedFieldCopy(original.Object, path...)
+			if !found {
+				return nil
+			}
+			return v
+		}
+		patch = map[string]any{"spec": map[string]any{"configuration": map[string]any{
+			"developerConfiguration": map[string]any{
+				"featureGates":         field("spec", "configuration", "developerConfiguration", "featureGates"),
+				"disabledFeatureGates": field("spec", "configuration", "developerConfiguration", "disabledFeatureGates"),
+			},
+			"virtTemplateDeployment": field("spec", "configuration", "virtTemplateDeployment"),
+		}}}
+	}
+	return t.patch(ctx, patch)
+}
+
+func (t configTarget) patch(ctx context.Context, patch map[string]any) error {
+	raw, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	_, err = framework.Admin().Dynamic.Resource(t.gvr).Namespace(t.namespace).Patch(ctx, t.name, types.MergePatchType, raw, metav1.PatchOptions{})
+	return err
+}

@@ -1,0 +1,78 @@
+// Package goldenimage gives specs a Ready golden image: the DataSource named by
+// --vmt.golden-image, or one this run provisions once, shared by every Ginkgo process, in
+// the namespace "vmt-golden-images-<run id>" (a DataVolume importing fixtures'
+// container disk and a DataSource on its PVC). Specs only read it.
+package goldenimage
+
+import (
+	"context"
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	cdiv1beta1 "kubevirt.io/containerized-data-importer-api/pkg/apis/core/v1beta1"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vmt-conformance/vmt-conformance/fixtures"
+	"github.com/vmt-conformance/vmt-conformance/framework"
+	"github.com/vmt-conformance/vmt-conformance/framework/config"
+	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
+)
+
+// Name of the provisioned DataSource and of its DataVolume.
+const Name = "vmt-fedora"
+
+// Size of the provisioned image.
+const Size = "5Gi"
+
+// Namespace is where this run provisions its golden image.
+func Namespace() string { return "vmt-golden-images-" + framework.RunID() }
+
+// DataSource returns the namespace and name of a Ready golden-image DataSource, adopting
+// the configured one or provisioning this run's. Safe to call from every spec and process:
+// creation tolerates AlreadyExists, and readiness is awaited with wait.Long.
+func DataSource(ctx context.Context) (string, string) {
+	GinkgoHelper()
+	ns, name := config.SplitRef(framework.Config().GoldenImage)
+	if framework.Config().GoldenImage == "" {
+		ns, name = Namespace(), Name
+		provision(ctx, ns)
+	}
+	Eventually(func(ctx context.Context) (*cdiv1beta1.DataSource, error) {
+		ds := &cdiv1beta1.DataSource{}
+		return ds, framework.Admin().Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, ds)
+	}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Ready", "True"), "golden-image DataSource %s/%s to be Ready", ns, name)
+	return ns, name
+}
+
+func provision(ctx context.Context, ns string) {
+	GinkgoHelper()
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
+		namespace.LabelE2E: "true", namespace.LabelRun: framework.RunID(),
+	}}}
+	dv := fixtures.ImportDataVolume(Name, "docker://"+fixtures.DefaultContainerDisk, Size)
+	dv.Namespace = ns
+	ds := fixtures.DataSource(Name, ns, Name)
+	ds.Namespace = ns
+	for _, obj := range []ctrlclient.Object{nsObj, dv, ds} {
+		err := framework.Admin().Client.Create(ctx, obj)
+		if !apierrors.IsAlreadyExists(err) {
+			Expect(err).NotTo(HaveOccurred(), "provisioning the golden image: creating %T %s", obj, obj.GetName())
+		}
+	}
+}
+
+// Cleanup deletes this run's golden-image namespace, if any; the suite calls it once after
+// every process finished.
+func Cleanup(ctx context.Context) error {
+	err := framework.Admin().Kube.CoreV1().Namespaces().Delete(ctx, Namespace(), metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting golden-image namespace %s: %w", Namespace(), err)
+	}
+	return nil
+}
