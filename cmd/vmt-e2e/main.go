@@ -6,6 +6,14 @@
 //	vmt-e2e --lane tier1 --provider local
 //	vmt-e2e --lane nightly --provider existing --procs 4 --artifacts /tmp/out
 //	vmt-e2e --lane tier1 -- --focus=process      (extra ginkgo flags after --)
+//	vmt-e2e --lane ga-readiness --list           (the specs the lane selects; no cluster)
+//
+// The suite is compiled once; a dry run of that binary gives the plan, which --list prints
+// and the progress lines count down (progress.go). After the run it writes run.json and
+// generates the reports (tiers.GenerateReports: JUnit with traceability properties, the
+// traceability matrix, the GA-readiness report) and prints the GA verdict. The exit status
+// is non-zero when a spec failed, the lane selected nothing, or, on the ga-readiness lane,
+// the verdict is NOT READY.
 package main
 
 import (
@@ -42,6 +50,7 @@ type options struct {
 	artifacts string
 	ginkgo    string
 	suite     string
+	list      bool
 	extra     []string
 }
 
@@ -65,6 +74,7 @@ func run(args []string) (int, error) {
 	fs.StringVar(&o.artifacts, "artifacts", envOr("VMT_ARTIFACTS", "_output/artifacts"), "directory for reports (env VMT_ARTIFACTS)")
 	fs.StringVar(&o.ginkgo, "ginkgo", envOr("GINKGO", ""), "ginkgo CLI binary (default: go run the pinned module)")
 	fs.StringVar(&o.suite, "suite", "./tests", "suite package")
+	fs.BoolVar(&o.list, "list", false, "print the specs the lane selects, with scenario ids and required capabilities, and exit; needs no cluster")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
@@ -82,6 +92,37 @@ func run(args []string) (int, error) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	runStart := time.Now()
+
+	build, err := os.MkdirTemp("", "vmt-e2e-")
+	if err != nil {
+		return 2, err
+	}
+	defer os.RemoveAll(build)
+	fmt.Printf("== compiling the suite %s\n", o.suite)
+	suiteBin, err := compileSuite(ctx, o.suite, build)
+	if err != nil {
+		return 2, err
+	}
+	if o.list {
+		missing, err := declaredMissing(os.Getenv("VMT_CAPABILITIES"))
+		if err != nil {
+			return 2, fmt.Errorf("VMT_CAPABILITIES: %w", err)
+		}
+		filter, err := tiers.LabelFilter(o.lane, missing)
+		if err != nil {
+			return 2, err
+		}
+		specs, total, err := dryRun(ctx, suiteBin, filter)
+		if err != nil {
+			return 1, err
+		}
+		printList(os.Stdout, o.lane, expr, filter, specs, total)
+		if len(specs) == 0 {
+			return 1, fmt.Errorf("lane %s selects no spec", o.lane)
+		}
+		return 0, nil
+	}
 
 	cfg := &config.Config{Provider: o.provider, Kubeconfig: os.Getenv("KUBECONFIG"), InstallNamespace: envOr("VMT_INSTALL_NAMESPACE", "kubevirt"),
 		LocalAssets: os.Getenv("VMT_LOCAL_ASSETS"), WindowsImage: os.Getenv("VMT_WINDOWS_IMAGE"), Virtctl: os.Getenv("VMT_VIRTCTL")}
@@ -146,22 +187,49 @@ func run(args []string) (int, error) {
 	if err != nil {
 		return 2, err
 	}
+	plan, _, err := dryRun(ctx, suiteBin, filter)
+	if err != nil {
+		return 1, err
+	}
+	fmt.Printf("== plan: %d specs in %s\n", len(plan), planScenarios(plan))
+	// -v makes ginkgo print every spec as it ends, which the progress lines count; the
+	// JUnit is written by the reports below, with the traceability properties.
 	ginkgoArgs := []string{
-		"run", "--procs", fmt.Sprint(o.procs), "--randomize-all", "--fail-on-empty",
-		"--label-filter", filter, "--silence-skips", "--poll-progress-after=2m",
-		"--output-dir", artifacts, "--junit-report", "junit.xml", "--json-report", "report.json",
+		"run", "--procs", fmt.Sprint(o.procs), "--randomize-all", "--fail-on-empty", "-v",
+		"--label-filter", filter, "--silence-skips", "--poll-progress-after=2m", "--poll-progress-interval=1m",
+		"--output-dir", artifacts, "--json-report", tiers.ReportJSONFile,
 	}
 	ginkgoArgs = append(ginkgoArgs, o.extra...)
-	ginkgoArgs = append(ginkgoArgs, o.suite, "--", "-vmt.provider=existing", "-vmt.artifacts="+artifacts)
+	ginkgoArgs = append(ginkgoArgs, suiteBin, "--", "-vmt.provider=existing", "-vmt.artifacts="+artifacts)
 	cmd := ginkgoCommand(ctx, o.ginkgo, ginkgoArgs)
 	declared := declare(caps)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+p.KubeconfigPath(), "VMT_CAPABILITIES="+declared, "VMT_ARTIFACTS="+artifacts)
 	if ok {
 		cmd.Env = append(cmd.Env, "VMT_VIRTCTL="+bin)
 	}
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return 2, err
+	}
 	fmt.Printf("== running: ginkgo %s\n", strings.Join(ginkgoArgs, " "))
-	runErr := cmd.Run()
+	ginkgoStart := time.Now()
+	_ = os.Remove(filepath.Join(artifacts, tiers.ReportJSONFile)) // never report on a previous run
+	runErr := cmd.Start()
+	if runErr == nil {
+		if err := newProgress(os.Stdout, plan).stream(stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "vmt-e2e: reading ginkgo's output:", err)
+		}
+		runErr = cmd.Wait()
+	}
+	info := tiers.RunInfo{
+		Lane: o.lane, LaneExpr: expr, LabelFilter: filter, Provider: p.Name(), Procs: o.procs,
+		Capabilities: capabilityStates(caps), Versions: detectVersions(ctx, p.RESTConfig(), cfg.InstallNamespace),
+		Start: ginkgoStart, End: time.Now(),
+	}
+	if err := writeRunInfo(artifacts, info); err != nil {
+		fmt.Fprintln(os.Stderr, "vmt-e2e: writing run.json:", err)
+	}
 
 	reportPath := filepath.Join(artifacts, "report.json")
 	summary, sumErr := summarise(reportPath)
@@ -170,7 +238,13 @@ func run(args []string) (int, error) {
 	} else {
 		fmt.Print(summary.String(o.lane, p.Name()))
 	}
-	fmt.Printf("== reports: %s, %s\n", filepath.Join(artifacts, "junit.xml"), reportPath)
+	analysis, repErr := tiers.GenerateReports(artifacts)
+	if repErr != nil {
+		fmt.Fprintln(os.Stderr, "vmt-e2e: no reports:", repErr)
+	} else {
+		printVerdict(os.Stdout, analysis, artifacts)
+	}
+	fmt.Printf("== finished in %s\n", time.Since(runStart).Round(time.Second))
 	switch {
 	case ctx.Err() != nil:
 		return 130, errors.New("interrupted")
@@ -178,6 +252,10 @@ func run(args []string) (int, error) {
 		return 1, fmt.Errorf("lane %s failed: %v", o.lane, runErr)
 	case sumErr == nil && summary.ran == 0:
 		return 1, fmt.Errorf("lane %s selected no spec on this provider", o.lane)
+	case repErr != nil:
+		return 1, fmt.Errorf("generating the reports: %w", repErr)
+	case o.lane == "ga-readiness" && !analysis.Verdict.Ready:
+		return 1, errors.New("GA readiness: NOT READY (see the blockers above)")
 	}
 	return 0, nil
 }
@@ -286,6 +364,40 @@ func (s *summary) String(lane, provider string) string {
 	}
 	fmt.Fprintf(&b, "%d passed, %d failed\n", s.passed, s.failed)
 	return b.String()
+}
+
+// printVerdict prints the GA verdict with its reasons and where every file is.
+func printVerdict(w io.Writer, a *tiers.Analysis, dir string) {
+	fmt.Fprintf(w, "== GA readiness (lane %s): %s\n", a.Run.Lane, a.Verdict)
+	for _, b := range a.Verdict.Blockers {
+		fmt.Fprintf(w, "   BLOCKER %s\n", b)
+	}
+	for _, wn := range a.Verdict.Warnings {
+		fmt.Fprintf(w, "   warning %s\n", wn)
+	}
+	fmt.Fprintf(w, "== artifacts in %s:\n", dir)
+	for _, f := range append([]string{tiers.ReportJSONFile, tiers.RunInfoFile}, tiers.ReportFiles()...) {
+		fmt.Fprintf(w, "   %s\n", filepath.Join(dir, f))
+	}
+}
+
+// planScenarios is "N scenarios (VMT-001 ×3, ...)".
+func planScenarios(plan []plannedSpec) string {
+	count := map[string]int{}
+	var ids []string
+	for _, s := range plan {
+		id := orDefault(s.Scenario, "(none)")
+		if count[id] == 0 {
+			ids = append(ids, id)
+		}
+		count[id]++
+	}
+	sort.Strings(ids)
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprintf("%s×%d", id, count[id])
+	}
+	return fmt.Sprintf("%d scenarios (%s)", len(ids), strings.Join(parts, " "))
 }
 
 func envOr(key, def string) string {
