@@ -13,7 +13,7 @@ BIN       := $(CURDIR)/bin
 
 GO_UNIT_PKGS = $$(go list ./... | grep -v -E '/tests$$')
 
-.PHONY: help e2e test unit verify bench fuzz cluster-binaries tools cluster-up cluster-down list-lanes
+.PHONY: help e2e test unit verify bench fuzz cluster-binaries tools cluster-up cluster-down list-lanes list report nightly deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -26,8 +26,14 @@ tools: $(BIN)/ginkgo $(BIN)/vmt-e2e $(BIN)/vmt-virtctl ## build the pinned ginkg
 $(BIN)/ginkgo: go.mod go.sum
 	@echo "building ginkgo CLI"; go build -o $@ github.com/onsi/ginkgo/v2/ginkgo
 
-$(BIN)/vmt-e2e: go.mod go.sum $(shell find cmd framework tiers fixtures internal -name '*.go' -o -name '*.yaml' 2>/dev/null)
+$(BIN)/vmt-e2e: go.mod go.sum $(shell find cmd framework tiers fixtures internal -name '*.go' -o -name '*.yaml' -o -name '*.tmpl' 2>/dev/null)
 	@echo "building vmt-e2e"; go build -o $@ ./cmd/vmt-e2e
+
+$(BIN)/vmt-nightly: go.mod go.sum $(shell find cmd/vmt-nightly framework tiers -name '*.go' -o -name '*.yaml' -o -name '*.tmpl' 2>/dev/null)
+	@echo "building vmt-nightly"; go build -o $@ ./cmd/vmt-nightly
+
+$(BIN)/vmt-report: go.mod go.sum $(shell find cmd/vmt-report tiers -name '*.go' -o -name '*.yaml' -o -name '*.tmpl' 2>/dev/null)
+	@echo "building vmt-report"; go build -o $@ ./cmd/vmt-report
 
 $(BIN)/vmt-virtctl: go.mod go.sum $(shell find cmd/vmt-virtctl reference -name '*.go' 2>/dev/null)
 	@echo "building vmt-virtctl (reference CLI)"; go build -o $@ ./cmd/vmt-virtctl
@@ -63,5 +69,17 @@ cluster-up: cluster-binaries ## start a local cluster in the background (prints 
 cluster-down: ## stop every local cluster
 	@go run ./cmd/vmt-cluster down --all
 
-list-lanes: ## print the lanes and their label expressions
-	@go run ./cmd/vmt-e2e --help 2>&1 | sed -n '/-lane/,/env LANE/p'
+list-lanes: ## print every lane and its label expression (for plain ginkgo --label-filter)
+	@go run ./cmd/vmt-e2e --lanes
+
+list: ## print the specs LANE selects, with scenario ids and required capabilities (no cluster)
+	@go run ./cmd/vmt-e2e --lane $(LANE) --list
+
+report: ## regenerate JUnit, traceability matrix and GA-readiness report from ARTIFACTS
+	go run ./cmd/vmt-report --artifacts $(ARTIFACTS)
+
+nightly: tools ## the nightly job against KUBECONFIG: preconditions, LANE (nightly), reports (ci/nightly.sh)
+	LANE=$(if $(filter tier1,$(LANE)),nightly,$(LANE)) PROCS=$(PROCS) ARTIFACTS=$(ARTIFACTS) bash ci/nightly.sh
+
+deps: ## install the system packages tests need (headless Chromium for the HTML report check)
+	@bash ci/deps.sh

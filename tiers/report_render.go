@@ -157,8 +157,12 @@ func (a *Analysis) GAJSON() ([]byte, error) {
 		VerdictText string `json:"verdictText"`
 		*Analysis
 	}{"vmt-conformance/ga-readiness/v1", a.Verdict.String(), a}
-	out, err := json.MarshalIndent(doc, "", "  ")
-	return append(out, '\n'), err
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep && readable in label filters
+	enc.SetIndent("", "  ")
+	err := enc.Encode(doc)
+	return b.Bytes(), err
 }
 
 // ByPriority returns the in-scope scenarios of one priority.

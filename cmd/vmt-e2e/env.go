@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -86,9 +87,12 @@ func capabilityStates(caps cluster.Capabilities) []tiers.CapabilityState {
 }
 
 func writeRunInfo(dir string, info tiers.RunInfo) error {
-	raw, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep && readable in the label filter
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(info); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, tiers.RunInfoFile), append(raw, '\n'), 0o644)
+	return os.WriteFile(filepath.Join(dir, tiers.RunInfoFile), b.Bytes(), 0o644)
 }

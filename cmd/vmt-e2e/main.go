@@ -74,11 +74,16 @@ func run(args []string) (int, error) {
 	fs.StringVar(&o.artifacts, "artifacts", envOr("VMT_ARTIFACTS", "_output/artifacts"), "directory for reports (env VMT_ARTIFACTS)")
 	fs.StringVar(&o.ginkgo, "ginkgo", envOr("GINKGO", ""), "ginkgo CLI binary (default: go run the pinned module)")
 	fs.StringVar(&o.suite, "suite", "./tests", "suite package")
+	lanes := fs.Bool("lanes", false, "print every lane with its label expression and exit")
 	fs.BoolVar(&o.list, "list", false, "print the specs the lane selects, with scenario ids and required capabilities, and exit; needs no cluster")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
 	o.extra = fs.Args()
+	if *lanes {
+		printLanes(os.Stdout)
+		return 0, nil
+	}
 	expr, err := tiers.Lane(o.lane)
 	if err != nil {
 		return 2, err
@@ -379,6 +384,18 @@ func printVerdict(w io.Writer, a *tiers.Analysis, dir string) {
 	for _, f := range append([]string{tiers.ReportJSONFile, tiers.RunInfoFile}, tiers.ReportFiles()...) {
 		fmt.Fprintf(w, "   %s\n", filepath.Join(dir, f))
 	}
+}
+
+// printLanes prints the lanes of tiers/lanes.go: each works as a plain ginkgo filter,
+// ginkgo -p --randomize-all --label-filter='<expression>' ./tests, to which the runner adds
+// && !requires-X for every capability the provider lacks.
+func printLanes(w io.Writer) {
+	fmt.Fprintf(w, "%-13s %-62s %s\n", "lane", "label expression (ginkgo --label-filter)", "purpose")
+	for _, l := range tiers.Lanes() {
+		fmt.Fprintf(w, "%-13s %-62s %s\n", l.Name, l.Expr, l.Purpose)
+	}
+	fmt.Fprintln(w, "plain ginkgo: ginkgo -p --randomize-all --label-filter='<expression> && !requires-X ...' ./tests -- -vmt.provider=existing")
+	fmt.Fprintln(w, "(add && !requires-X for each capability the cluster lacks; vmt-e2e does it for you)")
 }
 
 // planScenarios is "N scenarios (VMT-001 ×3, ...)".
