@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -100,6 +101,9 @@ func (g *availabilityGate) markWaiting(ctx context.Context, missing []string) {
 		orig := req.DeepCopy()
 		setReady(req, metav1.ConditionFalse, v1beta1.ReasonWaiting, "%s", msg)
 		setProgressing(req, metav1.ConditionTrue, v1beta1.ReasonWaiting)
+		if equality.Semantic.DeepEqual(orig.Status, req.Status) {
+			continue
+		}
 		if err := g.client.Status().Patch(ctx, req, client.MergeFrom(orig)); err != nil {
 			log.Error(err, "Marking VirtualMachineTemplateRequest as waiting", "namespace", req.Namespace, "name", req.Name)
 		}

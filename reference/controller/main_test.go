@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -33,8 +33,8 @@ import (
 	cluster "github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
 	"github.com/vmt-conformance/vmt-conformance/internal/pki"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
-	"github.com/vmt-conformance/vmt-conformance/reference/controller"
 	templatecrd "github.com/vmt-conformance/vmt-conformance/reference/config/crd"
+	"github.com/vmt-conformance/vmt-conformance/reference/controller"
 )
 
 // Timing of the tests, all in one place.

@@ -24,7 +24,9 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/reference/engine"
 )
 
-func keyOf(ns, name string) types.NamespacedName { return types.NamespacedName{Namespace: ns, Name: name} }
+func keyOf(ns, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: ns, Name: name}
+}
 
 var bg = context.Background()
 
@@ -294,7 +296,7 @@ func (k *kubevirt) checkTemplate(tpl *v1beta1.VirtualMachineTemplate, wantLabels
 	g := k.g
 	g.Expect(tpl.Labels).To(Equal(wantLabels))
 	g.Expect(tpl.Spec.Parameters).To(Equal([]v1beta1.Parameter{{Name: "NAME", Required: true, Generate: "expression", From: "vm-[a-z0-9]{5}"}}))
-	g.Expect(expander.called(k.vm.Namespace + "/" + k.vm.Name)).To(BeTrue(), "the VM was expanded in its namespace")
+	g.Expect(expander.called(k.vm.Namespace+"/"+k.vm.Name)).To(BeTrue(), "the VM was expanded in its namespace")
 
 	res, err := engine.Processor{}.Process(tpl, map[string]string{"NAME": "copy"})
 	g.Expect(err).NotTo(HaveOccurred())
