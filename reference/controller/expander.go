@@ -60,8 +60,13 @@ func (e *RESTExpander) ExpandVirtualMachine(ctx context.Context, namespace strin
 	if err != nil {
 		return nil, fmt.Errorf("encoding VirtualMachine %s/%s: %w", vm.Namespace, vm.Name, err)
 	}
-	raw, err := e.client.Put().AbsPath(ExpandSpecPath(namespace)).
-		SetHeader("Content-Type", runtime.ContentTypeJSON).Body(body).Do(ctx).Raw()
+	res := e.client.Put().AbsPath(ExpandSpecPath(namespace)).
+		SetHeader("Content-Type", runtime.ContentTypeJSON).Body(body).Do(ctx)
+	// Error, unlike Raw, decodes the API status of a refusal.
+	if err := res.Error(); err != nil {
+		return nil, err
+	}
+	raw, err := res.Raw()
 	if err != nil {
 		return nil, err
 	}

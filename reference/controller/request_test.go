@@ -162,9 +162,26 @@ func (k *kubevirt) setSnapshotStatus(status snapshotv1beta1.VirtualMachineSnapsh
 // (each with a VolumeSnapshot) and marks the snapshot Ready.
 func (k *kubevirt) completeSnapshot(volumes ...string) {
 	k.t.Helper()
+	k.completeSnapshotWithContent(true, volumes...)
+}
+
+func (k *kubevirt) contentName() string { return "vmsnapshot-content-" + string(k.req.UID) }
+
+// setContentReady sets readyToUse of the snapshot content.
+func (k *kubevirt) setContentReady(readyToUse bool) {
+	k.t.Helper()
+	content := &snapshotv1beta1.VirtualMachineSnapshotContent{}
+	k.g.Expect(k8s.Get(bg, keyOf(k.req.Spec.VirtualMachineRef.Namespace, k.contentName()), content)).To(Succeed())
+	content.Status = &snapshotv1beta1.VirtualMachineSnapshotContentStatus{ReadyToUse: ptr.To(readyToUse)}
+	k.g.Expect(k8s.Status().Update(bg, content)).To(Succeed())
+}
+
+// completeSnapshotWithContent is completeSnapshot with the content's readyToUse given.
+func (k *kubevirt) completeSnapshotWithContent(contentReady bool, volumes ...string) {
+	k.t.Helper()
 	snapKey := k.snapshotKey()
 	content := &snapshotv1beta1.VirtualMachineSnapshotContent{
-		ObjectMeta: metav1.ObjectMeta{Namespace: snapKey.Namespace, Name: "vmsnapshot-content-" + string(k.req.UID)},
+		ObjectMeta: metav1.ObjectMeta{Namespace: snapKey.Namespace, Name: k.contentName()},
 		Spec: snapshotv1beta1.VirtualMachineSnapshotContentSpec{
 			VirtualMachineSnapshotName: ptr.To(snapKey.Name),
 			Source: snapshotv1beta1.SourceSpec{VirtualMachine: &snapshotv1beta1.VirtualMachine{
@@ -181,8 +198,7 @@ func (k *kubevirt) completeSnapshot(volumes ...string) {
 		})
 	}
 	k.g.Expect(k8s.Create(bg, content)).To(Succeed())
-	content.Status = &snapshotv1beta1.VirtualMachineSnapshotContentStatus{ReadyToUse: ptr.To(true)}
-	k.g.Expect(k8s.Status().Update(bg, content)).To(Succeed())
+	k.setContentReady(contentReady)
 
 	k.setSnapshotStatus(snapshotv1beta1.VirtualMachineSnapshotStatus{
 		VirtualMachineSnapshotContentName: ptr.To(content.Name),
@@ -444,12 +460,18 @@ func TestTemplateNameConflictFailsForGoodAndIsKeptDespiteTTL(t *testing.T) {
 	k.g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no snapshot is taken: %v", err)
 }
 
-func TestDataVolumeFailure(t *testing.T) {
+func TestContentWaitThenDataVolumeFailure(t *testing.T) {
 	needCluster(t)
 	ns := newNamespace(t, "vmt-dvfail")
 	k := startRequest(t, sourceVM(ns, "fedora"), newRequest(ns, "req", ns, "fedora"))
 	k.awaitSnapshot()
-	k.completeSnapshot("rootdisk", "datadisk")
+	// A content that is not readyToUse yet is looked at again after a while (not watched).
+	k.completeSnapshotWithContent(false, "rootdisk", "datadisk")
+	k.g.Eventually(requestState(ns, "req")).WithTimeout(settle).WithPolling(poll).Should(Equal([2]condition{
+		ready(metav1.ConditionFalse, v1beta1.ReasonWaiting, fmt.Sprintf("Waiting for VirtualMachineSnapshotContent %s/%s to be ready", ns, k.contentName())),
+		progressing(metav1.ConditionTrue, v1beta1.ReasonWaiting),
+	}))
+	k.setContentReady(true)
 	k.setDataVolume("rootdisk", cdiv1beta1.Failed, corev1.ConditionFalse, corev1.ConditionFalse)
 	failed := k.dataVolumeKey("rootdisk")
 	k.g.Eventually(requestState(ns, "req")).WithTimeout(settle).WithPolling(poll).Should(Equal([2]condition{
