@@ -13,7 +13,7 @@ BIN       := $(CURDIR)/bin
 
 GO_UNIT_PKGS = $$(go list ./... | grep -v -E '/tests$$')
 
-.PHONY: help e2e test unit verify bench fuzz cluster-binaries tools cluster-up cluster-down list-lanes list report nightly deps
+.PHONY: help e2e test unit verify bench fuzz cluster-binaries tools cluster-up cluster-down list-lanes list report nightly deps lane-binaries
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,32 +38,40 @@ $(BIN)/vmt-report: go.mod go.sum $(shell find cmd/vmt-report tiers -name '*.go' 
 $(BIN)/vmt-virtctl: go.mod go.sum $(shell find cmd/vmt-virtctl reference -name '*.go' 2>/dev/null)
 	@echo "building vmt-virtctl (reference CLI)"; go build -o $@ ./cmd/vmt-virtctl
 
+# The local lane runs the simulator, which runs the reference template API server and controller
+# (go build relinks nothing when they are up to date).
+LANE_BINS := vmt-sim vmt-template-apiserver vmt-template-controller
+export VMT_BIN_DIR ?= $(BIN)
+
+lane-binaries: ## build the simulator and the reference template components the local lane runs
+	@echo "building $(LANE_BINS)"; go build -o $(BIN)/ $(addprefix ./cmd/,$(LANE_BINS))
+
 # The local lane drives the reference CLI; against a cluster, set VMT_VIRTCTL to a real virtctl
 # (or leave it empty to use virtctl on PATH).
 ifeq ($(PROVIDER),local)
 export VMT_VIRTCTL ?= $(BIN)/vmt-virtctl
 endif
 
-e2e: tools $(if $(filter local,$(PROVIDER)),cluster-binaries) ## run LANE (tier1) on PROVIDER (local); summary and report paths at the end
+e2e: tools $(if $(filter local,$(PROVIDER)),cluster-binaries lane-binaries) ## run LANE (tier1) on PROVIDER (local); summary and report paths at the end
 	$(BIN)/vmt-e2e --lane $(LANE) --provider $(PROVIDER) --procs $(PROCS) --artifacts $(ARTIFACTS) --ginkgo $(BIN)/ginkgo
 
-unit: cluster-binaries ## unit and integration tests of the framework, tiers, fixtures and reference implementation
+unit: cluster-binaries lane-binaries ## unit and integration tests of the framework, tiers, fixtures and reference implementation
 	go test -count=1 $(GO_UNIT_PKGS)
 
 verify: ## fail when generated files (CRDs, deepcopy) are out of date
 	@if [ -x ci/tools/generate.sh ] || [ -f ci/tools/generate.sh ]; then bash ci/tools/generate.sh --verify; fi
 
-test: unit verify ## every test: unit tests, generated-file checks, then the hermetic lane (all tiers that run here)
+test: deps unit verify ## every test: unit tests, generated-file checks, then the hermetic lane (all tiers that run here)
 	$(MAKE) e2e LANE=hermetic PROVIDER=local
 
-bench: cluster-binaries ## print the figures the issues target: local cluster warm start, engine processing
+bench: cluster-binaries lane-binaries ## print the figures the issues target: local cluster warm start, engine processing
 	go test -run '^$$' -bench WarmStart -benchtime 3x ./framework/cluster/local/ | grep -E '^(Benchmark|ok|FAIL)'
 	@if [ -d reference/engine ]; then go test -run '^$$' -bench . -benchmem ./reference/engine/ | grep -E '^(Benchmark|ok|FAIL)'; fi
 
 fuzz: ## fuzz the processing engine for FUZZTIME (10m)
 	go test -run '^$$' -fuzz FuzzProcess -fuzztime $(FUZZTIME) ./reference/engine/
 
-cluster-up: cluster-binaries ## start a local cluster in the background (prints `export KUBECONFIG=...`)
+cluster-up: cluster-binaries lane-binaries ## start a local cluster in the background (prints `export KUBECONFIG=...`)
 	@go run ./cmd/vmt-cluster up
 
 cluster-down: ## stop every local cluster

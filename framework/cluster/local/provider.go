@@ -7,21 +7,23 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"k8s.io/client-go/rest"
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures/crds"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
-	apiserverlocal "github.com/vmt-conformance/vmt-conformance/reference/apiserver/local"
-	templatecrd "github.com/vmt-conformance/vmt-conformance/reference/config/crd"
 )
 
 // Provider is the hermetic lane: it owns its control plane and stops it in Down.
 type Provider struct {
-	opts       Options
-	cp         *ControlPlane
-	stopServer func() error
+	opts Options
+	cp   *ControlPlane
+	sim  *simulator
 }
+
+// defaultStartTimeout bounds the provider's start-up, simulator included.
+const defaultStartTimeout = 2 * time.Minute
 
 // NewProvider returns a local provider; Up starts the control plane with every CRD fixture.
 func NewProvider(assetsDir string, progress io.Writer) *Provider {
@@ -35,31 +37,46 @@ func NewProviderWithOptions(opts Options) *Provider { return &Provider{opts: opt
 // Name implements cluster.Provider.
 func (p *Provider) Name() string { return "local" }
 
-// Up starts the control plane and installs the KubeVirt, CDI, snapshot and Template CRDs.
+// Up starts the control plane with the KubeVirt, CDI, snapshot and OpenShift Template CRDs,
+// creates the KubeVirt CR with the Template gate on and starts the simulator, whose
+// virt-operator role deploys the reference template controller and API server (template
+// CRDs included). It returns when the KubeVirt CR reports Available.
 func (p *Provider) Up(ctx context.Context) error {
+	binDir, err := ResolveBinaries(ctx, p.progress())
+	if err != nil {
+		return err
+	}
 	defs, err := crds.Load(crds.Sets()...)
 	if err != nil {
 		return fmt.Errorf("loading CRD fixtures: %w", err)
 	}
-	templates, err := templatecrd.CustomResourceDefinitions()
-	if err != nil {
-		return fmt.Errorf("loading the template CRDs: %w", err)
-	}
 	opts := p.opts
-	opts.CRDs = append(defs, templates...)
+	opts.CRDs = defs
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = defaultStartTimeout
+	}
 	cp, err := Start(ctx, opts)
 	if err != nil {
 		return err
 	}
 	p.cp = cp
-	// Interim until the simulator's operator role deploys the reference implementation.
-	stop, err := apiserverlocal.StartWithOptions(ctx, cp.RESTConfig(), apiserverlocal.Options{FrontProxyCA: cp.FrontProxyCA, Dir: cp.Dir()})
+	begin := time.Now()
+	sim, err := startSimulator(ctx, cp, binDir, opts.StartTimeout)
 	if err != nil {
 		_ = p.Down(ctx)
-		return fmt.Errorf("starting the template API server: %w", err)
+		return err
 	}
-	p.stopServer = stop
+	cp.Timings = append(cp.Timings, Timing{Phase: "simulator and virt-template", Duration: time.Since(begin)})
+	fmt.Fprintf(p.progress(), "  %-35s %v\n", "simulator and virt-template", time.Since(begin).Round(time.Millisecond))
+	p.sim = sim
 	return nil
+}
+
+func (p *Provider) progress() io.Writer {
+	if p.opts.Progress == nil {
+		return io.Discard
+	}
+	return p.opts.Progress
 }
 
 // ControlPlane exposes the running control plane (timings, front-proxy CA, run directory).
@@ -79,32 +96,37 @@ func (p *Provider) Capabilities(context.Context) (cluster.Capabilities, error) {
 	cs.Set(cluster.WindowsImage, false, "the local lane has no Windows image")
 	cs.Set(cluster.HCO, false, "the local lane has no HyperConverged operator")
 	cs.Set(cluster.OpenShift, true, "the local lane installs the template.openshift.io Template CRD")
-	cs.Set(cluster.SnapshotStorage, false, "the KubeVirt/CDI simulator is not part of the local lane yet")
-	cs.Set(cluster.TemplateOperator, false, "the KubeVirt/CDI simulator is not part of the local lane yet")
+	cs.Set(cluster.SnapshotStorage, true, "the simulator snapshots PVC and DataVolume volumes (VolumeSnapshotClass installed)")
+	cs.Set(cluster.TemplateOperator, true, "the simulator's virt-operator role deploys and removes virt-template with the Template gate")
 	cs.Set(cluster.Virtctl, false, "decided by the framework from --vmt.virtctl")
 	return cs, nil
 }
 
-// CollectArtifacts copies the control plane's logs.
+// CollectArtifacts copies the logs of the control plane, the simulator and the template
+// components it runs.
 func (p *Provider) CollectArtifacts(_ context.Context, dir string) error {
 	if p.cp == nil {
 		return nil
 	}
-	src := filepath.Join(p.cp.Dir(), "logs")
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, e := range entries {
-		raw, err := os.ReadFile(filepath.Join(src, e.Name()))
+	for _, src := range []string{filepath.Join(p.cp.Dir(), "logs"), filepath.Join(p.cp.Dir(), "sim", "logs")} {
+		entries, err := os.ReadDir(src)
+		if os.IsNotExist(err) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), raw, 0o644); err != nil {
-			return err
+		for _, e := range entries {
+			raw, err := os.ReadFile(filepath.Join(src, e.Name()))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, e.Name()), raw, 0o644); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -116,10 +138,8 @@ func (p *Provider) Down(context.Context) error {
 		return nil
 	}
 	var errs []error
-	if p.stopServer != nil {
-		errs = append(errs, p.stopServer())
-		p.stopServer = nil
-	}
+	errs = append(errs, p.sim.stop())
+	p.sim = nil
 	errs = append(errs, p.cp.Stop())
 	p.cp = nil
 	return errors.Join(errs...)
