@@ -7,8 +7,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
@@ -49,5 +51,7 @@ func (r *templateReconciler) setup(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1beta1.VirtualMachineTemplate{}).
 		Named(core.SingularResourceName).
+		// Several managers may run in one process (tests); names only label metrics.
+		WithOptions(crcontroller.Options{SkipNameValidation: ptr.To(true)}).
 		Complete(r)
 }
