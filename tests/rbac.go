@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
@@ -105,8 +106,14 @@ var _ = Describe("Restricting users to approved templates", tiers.Scenario("VMT-
 		Expect(owner.Clients.Client.Create(ctx, tpl)).To(Succeed())
 
 		By("updating its message")
-		tpl.Spec.Message = "updated by the owner"
-		Expect(owner.Clients.Client.Update(ctx, tpl)).To(Succeed())
+		// The controller may have written the template's status meanwhile: retry conflicts.
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := owner.Clients.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: tpl.Name}, tpl); err != nil {
+				return err
+			}
+			tpl.Spec.Message = "updated by the owner"
+			return owner.Clients.Client.Update(ctx, tpl)
+		})).To(Succeed())
 
 		By("deleting it")
 		Expect(owner.Clients.Client.Delete(ctx, tpl)).To(Succeed())

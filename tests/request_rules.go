@@ -75,10 +75,17 @@ var _ = Describe("Immutable capture request spec", tiers.Scenario("VMT-027"), fu
 		}
 		for field, change := range changes {
 			By("changing " + field)
-			got := &templatev1beta1.VirtualMachineTemplateRequest{}
-			Expect(framework.Admin().Client.Get(ctx, key, got)).To(Succeed())
-			change(got)
-			Expect(framework.Admin().Client.Update(ctx, got)).To(beInvalid("spec is immutable"), "updating %s", field)
+			// The controller may update the request meanwhile (finalizer, status): retry
+			// conflicts so the answer is about the spec change.
+			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				got := &templatev1beta1.VirtualMachineTemplateRequest{}
+				if err := framework.Admin().Client.Get(ctx, key, got); err != nil {
+					return err
+				}
+				change(got)
+				return framework.Admin().Client.Update(ctx, got)
+			})
+			Expect(err).To(beInvalid("spec is immutable"), "updating %s", field)
 		}
 
 		By("adding a label to the request")

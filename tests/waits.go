@@ -6,6 +6,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 	cdiv1beta1 "kubevirt.io/containerized-data-importer-api/pkg/apis/core/v1beta1"
 
@@ -99,9 +100,14 @@ func awaitDataVolumeSucceeded(ctx context.Context, ns, name string) {
 // startVM sets runStrategy Always, as `virtctl start` does for a halted VM.
 func startVM(ctx context.Context, ns, name string) {
 	GinkgoHelper()
-	vm, err := getVM(ctx, ns, name)
-	Expect(err).NotTo(HaveOccurred())
-	always := kubevirtv1.RunStrategyAlways
-	vm.Spec.RunStrategy = &always
-	Expect(framework.Admin().Client.Update(ctx, vm)).To(Succeed(), "starting VM %s/%s", ns, name)
+	// Controllers write the VM's status meanwhile: retry conflicts.
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		vm, err := getVM(ctx, ns, name)
+		if err != nil {
+			return err
+		}
+		always := kubevirtv1.RunStrategyAlways
+		vm.Spec.RunStrategy = &always
+		return framework.Admin().Client.Update(ctx, vm)
+	})).To(Succeed(), "starting VM %s/%s", ns, name)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/onsi/gomega/gcustom"
 	"github.com/onsi/gomega/types"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -45,24 +44,47 @@ func HaveCondition(condType, status string, reason ...string) types.GomegaMatche
 	if len(reason) > 0 {
 		want += " reason " + reason[0]
 	}
-	return gcustom.MakeMatcher(func(obj any) (bool, error) {
-		conds, err := ConditionsOf(obj)
-		if err != nil {
-			return false, err
-		}
-		for _, c := range conds {
-			if c.Type == condType {
-				return c.Status == status && (len(reason) == 0 || c.Reason == reason[0]), nil
-			}
-		}
-		return false, nil
-	}).WithTemplate("Expected {{.To}} have " + want + "; conditions last seen:\n{{format (conditions .Actual) 1}}").
-		WithTemplateData(nil)
+	return &conditionMatcher{condType: condType, status: status, reason: reason, want: want}
 }
 
-func init() {
-	// Registered here so every matcher template can render conditions compactly.
-	_ = describeConditions
+// conditionMatcher is HaveCondition. It is a plain matcher rather than a gcustom one so
+// the failure message can render the conditions (gcustom templates cannot call our code).
+type conditionMatcher struct {
+	condType, status string
+	reason           []string
+	want             string
+}
+
+func (m *conditionMatcher) Match(obj any) (bool, error) {
+	conds, err := ConditionsOf(obj)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range conds {
+		if c.Type == m.condType {
+			return c.Status == m.status && (len(m.reason) == 0 || c.Reason == m.reason[0]), nil
+		}
+	}
+	return false, nil
+}
+
+func (m *conditionMatcher) FailureMessage(obj any) string {
+	return fmt.Sprintf("Expected %s to have %s; conditions last seen:\n%s", describeObject(obj), m.want, describeConditions(obj))
+}
+
+func (m *conditionMatcher) NegatedFailureMessage(obj any) string {
+	return fmt.Sprintf("Expected %s not to have %s; conditions last seen:\n%s", describeObject(obj), m.want, describeConditions(obj))
+}
+
+// describeObject names an object by kind, namespace and name when it has them.
+func describeObject(obj any) string {
+	if o, ok := obj.(interface {
+		GetNamespace() string
+		GetName() string
+	}); ok {
+		return fmt.Sprintf("%T %s/%s", obj, o.GetNamespace(), o.GetName())
+	}
+	return fmt.Sprintf("%T", obj)
 }
 
 // describeConditions renders conditions as "Type=Status (Reason): Message" lines.
