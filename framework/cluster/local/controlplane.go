@@ -67,6 +67,11 @@ type Options struct {
 	Progress io.Writer
 	// StartTimeout bounds the control plane's start (CI may be compiling on the same cores).
 	StartTimeout time.Duration
+	// Alongside, when set, runs once kube-apiserver serves and the CRDs are installed,
+	// concurrently with the wait for kube-controller-manager (the simulator starts there:
+	// the first writes to large CRDs cost seconds that overlap with that wait). Start fails
+	// when it fails.
+	Alongside func(ctx context.Context, cp *ControlPlane) error
 }
 
 // ControlPlane is a running hermetic control plane.
@@ -195,10 +200,17 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 			return nil, fmt.Errorf("installing %d CRDs: %w", len(opts.CRDs), err)
 		}
 	}
-	if err := cp.waitForControllerManager(ctx); err != nil {
+	alongside := make(chan error, 1)
+	if opts.Alongside != nil {
+		go func() { alongside <- opts.Alongside(ctx, cp) }()
+	} else {
+		alongside <- nil
+	}
+	kcmErr := cp.waitForControllerManager(ctx)
+	phase()
+	if err := errors.Join(kcmErr, <-alongside); err != nil {
 		return nil, err
 	}
-	phase()
 	return cp, nil
 }
 

@@ -55,20 +55,24 @@ func (p *Provider) Up(ctx context.Context) error {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = defaultStartTimeout
 	}
+	// The simulator starts while kube-controller-manager comes up; Start stops it again
+	// (through Down below) when either fails.
+	opts.Alongside = func(ctx context.Context, cp *ControlPlane) error {
+		sim, err := startSimulator(ctx, cp, binDir, opts.StartTimeout)
+		p.sim = sim
+		return err
+	}
 	cp, err := Start(ctx, opts)
 	if err != nil {
+		_ = p.sim.stop()
+		p.sim = nil
 		return err
 	}
 	p.cp = cp
-	begin := time.Now()
-	sim, err := startSimulator(ctx, cp, binDir, opts.StartTimeout)
-	if err != nil {
-		_ = p.Down(ctx)
-		return err
+	cp.Timings = append(cp.Timings, p.sim.timings...)
+	for _, t := range p.sim.timings {
+		fmt.Fprintf(p.progress(), "  %-35s %v (alongside the controller manager)\n", t.Phase, t.Duration.Round(time.Millisecond))
 	}
-	cp.Timings = append(cp.Timings, Timing{Phase: "simulator and virt-template", Duration: time.Since(begin)})
-	fmt.Fprintf(p.progress(), "  %-35s %v\n", "simulator and virt-template", time.Since(begin).Round(time.Millisecond))
-	p.sim = sim
 	return nil
 }
 

@@ -64,7 +64,7 @@ func ResolveBinaries(ctx context.Context, progress io.Writer) (string, error) {
 	for _, b := range laneBinaries {
 		args = append(args, "./cmd/"+b)
 	}
-	fmt.Fprintf(progress, "building %s into %s\n", strings.Join(laneBinaries, ", "), dir)
+	fmt.Fprintf(orDiscard(progress), "building %s into %s\n", strings.Join(laneBinaries, ", "), dir)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -84,9 +84,10 @@ func moduleRoot(ctx context.Context) (string, error) {
 
 // simulator is the running vmt-sim process.
 type simulator struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	log     string
+	timings []Timing // from starting the process: roles ready, virt-template deployed
 }
 
 // startSimulator creates the KubeVirt CR, starts vmt-sim and waits until its roles run and
@@ -124,15 +125,19 @@ func startSimulator(ctx context.Context, cp *ControlPlane, binDir string, timeou
 	go func() { _ = cmd.Wait(); close(s.done) }()
 
 	var last string
+	begin, rolesReady := time.Now(), time.Duration(0)
 	err = wait.PollUntilContextTimeout(ctx, simPoll, timeout, true, func(ctx context.Context) (bool, error) {
 		select {
 		case <-s.done:
 			return false, fmt.Errorf("vmt-sim exited during start-up: %s (log %s)", cmd.ProcessState, logPath)
 		default:
 		}
-		if _, err := os.Stat(ready); err != nil {
-			last = "the simulator's roles are starting"
-			return false, nil
+		if rolesReady == 0 {
+			if _, err := os.Stat(ready); err != nil {
+				last = "the simulator's roles are starting"
+				return false, nil
+			}
+			rolesReady = time.Since(begin)
 		}
 		kv := &kubevirtv1.KubeVirt{}
 		if err := c.Get(ctx, ctrlclient.ObjectKey{Namespace: KubeVirtNamespace, Name: KubeVirtName}, kv); err != nil {
@@ -151,6 +156,7 @@ func startSimulator(ctx context.Context, cp *ControlPlane, binDir string, timeou
 		_ = s.stop()
 		return nil, fmt.Errorf("waiting for the simulator to deploy virt-template: %w; last seen: %s (log %s)", err, last, logPath)
 	}
+	s.timings = []Timing{{Phase: "simulator roles", Duration: rolesReady}, {Phase: "simulator and virt-template", Duration: time.Since(begin)}}
 	return s, nil
 }
 
@@ -188,4 +194,11 @@ func (s *simulator) stop() error {
 		<-s.done
 		return errors.New("vmt-sim did not stop within " + simStopGrace.String() + " and was killed")
 	}
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }
