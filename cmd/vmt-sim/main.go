@@ -2,6 +2,9 @@
 // controller-runtime manager running the selected roles (operator, virt-controller, virt-api,
 // cdi). It writes --ready-file once every role serves, and on SIGTERM/SIGINT removes the
 // APIService and webhook configurations that point at its ports.
+//
+// VMT_TEMPLATE_APISERVER_ARGS (space-separated) adds arguments to the vmt-template-apiserver
+// the operator role starts, e.g. "--client-qps=5 --client-burst=10" for a throttled server.
 package main
 
 import (
@@ -26,6 +29,9 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/virtapi"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/virtcontroller"
 )
+
+// APIServerArgsEnv holds extra arguments for vmt-template-apiserver (operator role).
+const APIServerArgsEnv = "VMT_TEMPLATE_APISERVER_ARGS"
 
 // Roles in start order; the default runs all.
 var allRoles = []string{"operator", "virt-controller", "virt-api", "cdi"}
@@ -107,7 +113,8 @@ func run(ctx context.Context, f flags, roles map[string]bool) error {
 		return func() { once.Do(pending.Done) }
 	}
 	if roles["operator"] {
-		if err := operator.Setup(mgr, operator.Options{Dir: f.dir, BinDir: f.binDir, Namespace: f.namespace}); err != nil {
+		if err := operator.Setup(mgr, operator.Options{Dir: f.dir, BinDir: f.binDir, Namespace: f.namespace,
+			APIServerArgs: strings.Fields(os.Getenv(APIServerArgsEnv))}); err != nil {
 			return fmt.Errorf("operator role: %w", err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 )
@@ -43,14 +44,20 @@ type Config struct {
 	GoldenImage string
 	// WindowsImage is a Windows DataSource "namespace/name" to adopt.
 	WindowsImage string
+	// Scale sizes and judges the scale lane (VMT-024).
+	Scale Scale
+	// Dumps bounds the per-failed-spec artifact dumps.
+	Dumps Dumps
 
 	envErrors []error
+	// registered is set by Register: only then do the flag-only settings (Scale) exist.
+	registered bool
 }
 
 // Register adds the suite's flags (and the named intervals') to fs, with defaults taken from
 // the environment.
 func Register(fs *flag.FlagSet) *Config {
-	c := &Config{}
+	c := &Config{registered: true}
 	c.str(fs, &c.Provider, "vmt.provider", "VMT_PROVIDER", "existing", "cluster provider: "+strings.Join(Providers, " | "))
 	c.str(fs, &c.Kubeconfig, "vmt.kubeconfig", "KUBECONFIG", "", "kubeconfig of the cluster under test (existing provider)")
 	c.str(fs, &c.Capabilities, "vmt.capabilities", "VMT_CAPABILITIES", "", `declare capabilities detection cannot know, e.g. "+guest,-virtctl"`)
@@ -61,6 +68,8 @@ func Register(fs *flag.FlagSet) *Config {
 	c.str(fs, &c.LocalAssets, "vmt.local-assets", "VMT_LOCAL_ASSETS", "", "control-plane binaries for the local provider (default: ci/kube/build.sh's cache)")
 	c.str(fs, &c.GoldenImage, "vmt.golden-image", "VMT_GOLDEN_IMAGE", "", "DataSource namespace/name to adopt as golden image (default: provision one)")
 	c.str(fs, &c.WindowsImage, "vmt.windows-image", "VMT_WINDOWS_IMAGE", "", "Windows DataSource namespace/name (needed by requires-windows-image specs)")
+	c.Scale.register(c, fs)
+	c.Dumps.register(c, fs)
 	wait.Register(fs, c.envError)
 	return c
 }
@@ -72,6 +81,42 @@ func (c *Config) str(fs *flag.FlagSet, p *string, name, env, def, usage string) 
 		def = v
 	}
 	fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+func (c *Config) integer(fs *flag.FlagSet, p *int, name, env string, def int, usage string) {
+	if v, ok := os.LookupEnv(env); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			c.envError(fmt.Errorf("%s=%q is not a whole number", env, v))
+		} else {
+			def = n
+		}
+	}
+	fs.IntVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+func (c *Config) float(fs *flag.FlagSet, p *float64, name, env string, def float64, usage string) {
+	if v, ok := os.LookupEnv(env); ok && v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			c.envError(fmt.Errorf("%s=%q is not a number", env, v))
+		} else {
+			def = f
+		}
+	}
+	fs.Float64Var(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+func (c *Config) duration(fs *flag.FlagSet, p *time.Duration, name, env string, def time.Duration, usage string) {
+	if v, ok := os.LookupEnv(env); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			c.envError(fmt.Errorf("%s=%q is not a duration (e.g. 250ms, 1s)", env, v))
+		} else {
+			def = d
+		}
+	}
+	fs.DurationVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
 }
 
 func (c *Config) boolean(fs *flag.FlagSet, p *bool, name, env string, def bool, usage string) {
@@ -103,6 +148,10 @@ func (c *Config) Validate() error {
 	if err := validateRef("vmt.windows-image", c.WindowsImage); err != nil {
 		errs = append(errs, err)
 	}
+	if c.registered {
+		errs = append(errs, c.Scale.validate()...)
+	}
+	errs = append(errs, c.Dumps.validate()...)
 	return errors.Join(errs...)
 }
 

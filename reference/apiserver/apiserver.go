@@ -70,6 +70,11 @@ type Options struct {
 	// --authentication-kubeconfig/--authorization-kubeconfig say otherwise, the identity of
 	// its TokenReviews and SubjectAccessReviews. Empty means the in-cluster service account.
 	Kubeconfig string
+	// ClientQPS and ClientBurst rate-limit the server's own requests to kube-apiserver (ours,
+	// not upstream's: upstream keeps client-go's default of 5/10). Negative QPS, the default,
+	// means no client-side limit; tests set a positive one to play a throttled server.
+	ClientQPS   float32
+	ClientBurst int
 }
 
 // NewOptions returns upstream's defaults, with the secure port upstream deploys with.
@@ -84,6 +89,7 @@ func NewOptions() *Options {
 	// names a directory (k8s.io/apiserver's default writes below the working directory).
 	o.SecureServing.ServerCert.CertDirectory = ""
 	o.SecureServing.ServerCert.PairName = "apiserver"
+	o.ClientQPS, o.ClientBurst = -1, 10
 	return o
 }
 
@@ -94,6 +100,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.Authorization.AddFlags(fs)
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig,
 		"kubeconfig of the server's own identity, for running outside a cluster; also used for delegated authentication and authorization unless their own kubeconfig flags are set (default: in-cluster service account)")
+	fs.Float32Var(&o.ClientQPS, "client-qps", o.ClientQPS,
+		"requests per second the server's own client may send to kube-apiserver; -1: no client-side limit (not an upstream flag: upstream has client-go's default of 5)")
+	fs.IntVar(&o.ClientBurst, "client-burst", o.ClientBurst,
+		"burst of the server's own client when --client-qps is positive (not an upstream flag)")
 }
 
 // Validate checks the options.
@@ -102,6 +112,12 @@ func (o *Options) Validate() error {
 	errs = append(errs, o.SecureServing.Validate()...)
 	errs = append(errs, o.Authentication.Validate()...)
 	errs = append(errs, o.Authorization.Validate()...)
+	if o.ClientQPS == 0 || (o.ClientQPS < 0 && o.ClientQPS != -1) {
+		errs = append(errs, fmt.Errorf("--client-qps=%g: want -1 (no client-side limit) or a positive rate", o.ClientQPS))
+	}
+	if o.ClientQPS > 0 && o.ClientBurst < 1 {
+		errs = append(errs, fmt.Errorf("--client-burst=%d: want at least 1 with --client-qps=%g", o.ClientBurst, o.ClientQPS))
+	}
 	return utilerrors.NewAggregate(errs)
 }
 
@@ -185,7 +201,8 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.generic.PrepareRun().RunWithContext(ctx)
 }
 
-// clientConfig is the server's own identity. Client-side rate limiting is off: every
+// clientConfig is the server's own identity. Client-side rate limiting is off unless
+// --client-qps asks for it: every
 // request to this server costs one GET (and one create for /create) on kube-apiserver, and
 // client-go's default of 5 QPS/burst 10 would throttle the subresources far below what
 // kube-apiserver serves. kube-apiserver's API Priority and Fairness protects it instead, as
@@ -204,6 +221,9 @@ func (o *Options) clientConfig() (*clientrest.Config, error) {
 		return nil, fmt.Errorf("loading the server's client configuration: %w", err)
 	}
 	cfg.QPS, cfg.Burst, cfg.RateLimiter = -1, 0, nil
+	if o.ClientQPS > 0 {
+		cfg.QPS, cfg.Burst = o.ClientQPS, o.ClientBurst
+	}
 	return cfg, nil
 }
 

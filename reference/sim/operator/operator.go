@@ -70,6 +70,9 @@ type Options struct {
 	Maturity GateMaturity
 	// ReadyTimeout bounds one deployment's wait for both components; default one minute.
 	ReadyTimeout time.Duration
+	// APIServerArgs are appended to vmt-template-apiserver's arguments (a test can start it
+	// throttled, e.g. --client-qps=5).
+	APIServerArgs []string
 }
 
 func (o *Options) complete() error {
@@ -184,6 +187,9 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		}
 		log.FromContext(ctx).Info("a component exited; redeploying", "apiserver", d.apiserver.exitError(), "controller", d.controller.exitError())
 		_ = r.stopComponents()
+		// A crashed pod makes its one-replica Deployment unavailable until it is back; saying
+		// so is what lets a client see the restart (the scale lane's stability check).
+		_ = r.markDeployments(ctx, false)
 	}
 	dir := filepath.Join(r.opts.Dir, "virt-template")
 	_ = os.RemoveAll(dir)
@@ -250,13 +256,13 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		}
 	}
 	d := &deployment{healthAddr: fmt.Sprintf("127.0.0.1:%d", healthPort)}
-	if d.apiserver, err = start(APIServerDeployment, filepath.Join(r.opts.BinDir, "vmt-template-apiserver"), []string{
+	if d.apiserver, err = start(APIServerDeployment, filepath.Join(r.opts.BinDir, "vmt-template-apiserver"), append([]string{
 		"--kubeconfig=" + apiKubeconfig,
 		"--bind-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", apiPort),
 		"--tls-cert-file=" + apiCertFile,
 		"--tls-private-key-file=" + apiKeyFile,
-	}, logs, exited); err != nil {
+	}, r.opts.APIServerArgs...), logs, exited); err != nil {
 		return err
 	}
 	if d.controller, err = start(ControllerDeployment, filepath.Join(r.opts.BinDir, "vmt-template-controller"), []string{
