@@ -127,10 +127,28 @@ func newTemplateClient(cfg *clientrest.Config) (*templateClient, error) {
 	return &templateClient{rest: rc}, nil
 }
 
+// Get reads the template from kube-apiserver's watch cache (resourceVersion=0) and, when the
+// cache does not have it yet, from etcd. The quorum read upstream makes on every call was
+// half of a /process call's latency on the hermetic lane (issue 8: p50 3.9 → 2.2 ms, 214 →
+// 411 sequential calls/s); the cache lags etcd by the watch delay (milliseconds), and the
+// fallback keeps what a caller can observe: a template created just before /process is
+// found. What the cache can still show is the version before an update or deletion made in
+// that same instant, as any kube-apiserver read at resourceVersion=0 can.
 func (c *templateClient) Get(ctx context.Context, namespace, name string) (*v1beta1.VirtualMachineTemplate, error) {
+	tpl, err := c.get(ctx, namespace, name, "0")
+	if apierrors.IsNotFound(err) {
+		tpl, err = c.get(ctx, namespace, name, "")
+	}
+	return tpl, err
+}
+
+func (c *templateClient) get(ctx context.Context, namespace, name, resourceVersion string) (*v1beta1.VirtualMachineTemplate, error) {
 	tpl := &v1beta1.VirtualMachineTemplate{}
-	err := c.rest.Get().Namespace(namespace).Resource(core.PluralResourceName).Name(name).Do(ctx).Into(tpl)
-	if err != nil {
+	req := c.rest.Get().Namespace(namespace).Resource(core.PluralResourceName).Name(name)
+	if resourceVersion != "" {
+		req = req.Param("resourceVersion", resourceVersion)
+	}
+	if err := req.Do(ctx).Into(tpl); err != nil {
 		return nil, err
 	}
 	return tpl, nil
