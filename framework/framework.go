@@ -22,6 +22,9 @@ type Session struct {
 	KubeconfigPath string `json:"kubeconfigPath"`
 	Kubeconfig     []byte `json:"kubeconfig"`
 	Capabilities   string `json:"capabilities"`
+	// ComponentLogs are the template components' log files when the provider that the first
+	// process brought up has them (cluster.ComponentLogger), for the failure dumps.
+	ComponentLogs []string `json:"componentLogs,omitempty"`
 }
 
 // Encode serialises the session for SynchronizedBeforeSuite.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,10 +16,12 @@ import (
 	"github.com/onsi/gomega/format"
 
 	"github.com/vmt-conformance/vmt-conformance/framework"
+	"github.com/vmt-conformance/vmt-conformance/framework/artifacts"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/providers"
 	"github.com/vmt-conformance/vmt-conformance/framework/config"
 	"github.com/vmt-conformance/vmt-conformance/framework/goldenimage"
+	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/virtctl"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
@@ -69,16 +72,69 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	for _, c := range cluster.All {
 		GinkgoWriter.Printf("  capability %-18s %-5t %s\n", c, caps.Has(c), caps.Reason(c))
 	}
+	var componentLogs []string
+	if cl, ok := p.(cluster.ComponentLogger); ok {
+		componentLogs = cl.ComponentLogs()
+	}
 	return framework.Session{
 		RunID:          framework.NewRunID(),
 		Provider:       p.Name(),
 		KubeconfigPath: p.KubeconfigPath(),
 		Kubeconfig:     kubeconfig,
 		Capabilities:   caps.Encode(),
+		ComponentLogs:  componentLogs,
 	}.Encode()
 }, func(data []byte) {
 	Expect(framework.Connect(cfg, data)).To(Succeed())
+	failureDumps = &artifacts.Collector{
+		Root:             cfg.ArtifactsDir,
+		Limits:           artifacts.Limits{MaxSpecs: cfg.Dumps.MaxSpecs, MaxFileBytes: cfg.Dumps.MaxFileBytes, MaxSpecBytes: cfg.Dumps.MaxSpecBytes},
+		Kube:             framework.Admin().Kube,
+		Dynamic:          framework.Admin().Dynamic,
+		InstallNamespace: cfg.InstallNamespace,
+		ComponentLogs:    append(slices.Clone(cfg.Dumps.ComponentLogs), framework.CurrentSession().ComponentLogs...),
+	}
 })
+
+// failureDumps writes the bounded per-failed-spec dumps (framework/artifacts).
+var (
+	failureDumps *artifacts.Collector
+	specLogMarks artifacts.LogMarks
+)
+
+// Each spec notes where the component logs stand, so its dump holds only what its own time
+// wrote.
+var _ = BeforeEach(func() {
+	if failureDumps != nil {
+		specLogMarks = failureDumps.Mark()
+	}
+})
+
+// A failed spec's dump is written before its namespaces go (their DeferCleanup runs after
+// every JustAfterEach and AfterEach); the spec's report points at it.
+var _ = JustAfterEach(func(ctx SpecContext) {
+	report := CurrentSpecReport()
+	if !report.Failed() || failureDumps == nil {
+		return
+	}
+	id := namespace.SpecHash(report.FullText())
+	spec := artifacts.Spec{
+		ID: id, Text: report.FullText(), Start: report.StartTime, LogMarks: specLogMarks,
+		Failure:           fmt.Sprintf("%s\n%s", report.Failure.Message, report.Failure.Location),
+		NamespaceSelector: fmt.Sprintf("%s=%s,%s=%s", namespace.LabelSpec, id, namespace.LabelRun, framework.RunID()),
+	}
+	for _, l := range report.Labels() {
+		if strings.HasPrefix(l, "VMT-") {
+			spec.Scenario = l
+		}
+	}
+	res, err := failureDumps.Dump(ctx, spec)
+	if err != nil {
+		AddReportEntry("failure artifacts", "no dump: "+err.Error())
+		return
+	}
+	AddReportEntry("failure artifacts", res.Summary(failureDumps.Limits))
+}, NodeTimeout(artifacts.DumpTimeout))
 
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	if provider == nil {

@@ -212,6 +212,11 @@ func run(args []string) (int, error) {
 	if ok {
 		cmd.Env = append(cmd.Env, "VMT_VIRTCTL="+bin)
 	}
+	// The suite's failure dumps tail the template components' logs: pods on a real cluster,
+	// files of the provider otherwise (the local lane).
+	if cl, isLogger := p.(cluster.ComponentLogger); isLogger && os.Getenv("VMT_COMPONENT_LOGS") == "" {
+		cmd.Env = append(cmd.Env, "VMT_COMPONENT_LOGS="+strings.Join(cl.ComponentLogs(), string(os.PathListSeparator)))
+	}
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
