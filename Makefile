@@ -64,9 +64,12 @@ verify: ## fail when generated files (CRDs, deepcopy) are out of date
 test: deps unit verify ## every test: unit tests, generated-file checks, then the hermetic lane (all tiers that run here)
 	$(MAKE) e2e LANE=hermetic PROVIDER=local
 
-bench: cluster-binaries lane-binaries ## print the figures the issues target: local cluster warm start, engine processing
+bench: cluster-binaries lane-binaries ## print the figures the issues target: local cluster warm start, engine processing, the scale lane beside its GET floor
 	go test -run '^$$' -bench WarmStart -benchtime 3x ./framework/cluster/local/ | grep -E '^(Benchmark|ok|FAIL)'
 	@if [ -d reference/engine ]; then go test -run '^$$' -bench . -benchmem ./reference/engine/ | grep -E '^(Benchmark|ok|FAIL)'; fi
+	@echo "scale lane (VMT-024) on the hermetic lane against the reference implementation; reports in $(ARTIFACTS)/bench"
+	@$(MAKE) --no-print-directory e2e LANE=scale PROCS=1 ARTIFACTS=$(ARTIFACTS)/bench | \
+		awk '/^== scale:/ {on=1} /^== / && !/^== scale:/ {on=0} on || /^[0-9]+ passed, [0-9]+ failed$$/'
 
 fuzz: ## fuzz the processing engine for FUZZTIME (10m)
 	go test -run '^$$' -fuzz FuzzProcess -fuzztime $(FUZZTIME) ./reference/engine/

@@ -252,6 +252,7 @@ func run(args []string) (int, error) {
 	if repErr != nil {
 		fmt.Fprintln(os.Stderr, "vmt-e2e: no reports:", repErr)
 	} else {
+		printScale(os.Stdout, analysis.Scale)
 		printVerdict(os.Stdout, analysis, artifacts)
 	}
 	fmt.Printf("== finished in %s\n", time.Since(runStart).Round(time.Second))
