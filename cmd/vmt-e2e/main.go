@@ -36,6 +36,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster/kind"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/providers"
 	"github.com/vmt-conformance/vmt-conformance/framework/config"
@@ -130,7 +131,8 @@ func run(args []string) (int, error) {
 	}
 
 	cfg := &config.Config{Provider: o.provider, Kubeconfig: os.Getenv("KUBECONFIG"), InstallNamespace: envOr("VMT_INSTALL_NAMESPACE", "kubevirt"),
-		LocalAssets: os.Getenv("VMT_LOCAL_ASSETS"), WindowsImage: os.Getenv("VMT_WINDOWS_IMAGE"), Virtctl: os.Getenv("VMT_VIRTCTL")}
+		LocalAssets: os.Getenv("VMT_LOCAL_ASSETS"), WindowsImage: os.Getenv("VMT_WINDOWS_IMAGE"), Virtctl: os.Getenv("VMT_VIRTCTL"),
+		Kind: config.Kind{Cluster: os.Getenv("VMT_KIND_CLUSTER"), Keep: os.Getenv("VMT_KIND_KEEP") == "true"}}
 	if err := cfg.Validate(); err != nil {
 		return 2, err
 	}
@@ -150,6 +152,11 @@ func run(args []string) (int, error) {
 	defer func() {
 		if lp, ok := p.(*local.Provider); ok && lp.ControlPlane() != nil {
 			_ = p.CollectArtifacts(context.WithoutCancel(ctx), filepath.Join(o.artifacts, "provider"))
+		}
+		if kp, ok := p.(*kind.Provider); ok && kp.Created() { // kind export logs, before the cluster goes
+			if err := p.CollectArtifacts(context.WithoutCancel(ctx), filepath.Join(o.artifacts, "provider")); err != nil {
+				fmt.Fprintln(os.Stderr, "vmt-e2e: exporting the kind cluster's logs:", err)
+			}
 		}
 		if err := p.Down(context.WithoutCancel(ctx)); err != nil {
 			fmt.Fprintln(os.Stderr, "vmt-e2e: tearing down:", err)

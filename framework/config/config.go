@@ -48,6 +48,8 @@ type Config struct {
 	Scale Scale
 	// Dumps bounds the per-failed-spec artifact dumps.
 	Dumps Dumps
+	// Kind configures the kind provider.
+	Kind Kind
 
 	envErrors []error
 	// registered is set by Register: only then do the flag-only settings (Scale) exist.
@@ -70,6 +72,7 @@ func Register(fs *flag.FlagSet) *Config {
 	c.str(fs, &c.WindowsImage, "vmt.windows-image", "VMT_WINDOWS_IMAGE", "", "Windows DataSource namespace/name (needed by requires-windows-image specs)")
 	c.Scale.register(c, fs)
 	c.Dumps.register(c, fs)
+	c.Kind.register(c, fs)
 	wait.Register(fs, c.envError)
 	return c
 }

@@ -2,13 +2,13 @@
 package providers
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/existing"
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster/kind"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
 	"github.com/vmt-conformance/vmt-conformance/framework/config"
 )
@@ -25,7 +25,7 @@ func New(cfg *config.Config, progress io.Writer) (cluster.Provider, error) {
 		}
 		return local.NewProvider(assets, progress), nil
 	case "kind":
-		return nil, errors.New("provider kind is not implemented yet: use --vmt.provider=local (hermetic) or existing (KUBECONFIG)")
+		return kind.New(kind.Options{Name: cfg.Kind.Cluster, Keep: cfg.Kind.Keep, Progress: progress}), nil
 	default:
 		return nil, fmt.Errorf("unknown provider %q (known: %s)", cfg.Provider, strings.Join(config.Providers, ", "))
 	}

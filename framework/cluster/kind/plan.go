@@ -1,0 +1,161 @@
+package kind
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Step is one thing the lane does, as data: what it is, the external command it runs (or
+// that e2e-framework runs for it), the manifests it applies, what it waits for.
+type Step struct {
+	Name string
+	// Command is the exact command line, or nil for steps that talk to the API server.
+	Command []string
+	// Env is added to the command's environment.
+	Env []string
+	// Writes names the files the step writes.
+	Writes []string
+	// Applies names the manifests the step applies (release URLs, generated objects).
+	Applies []string
+	// WaitsFor says what the step waits for, if anything.
+	WaitsFor string
+	// Via says which library runs the step when it is not run by exec here.
+	Via string
+
+	run func(r *run) error
+}
+
+// String renders the step for progress lines and the README.
+func (s Step) String() string {
+	var parts []string
+	if len(s.Command) > 0 {
+		parts = append(parts, strings.Join(append(append([]string{}, s.Env...), s.Command...), " "))
+	}
+	for _, w := range s.Writes {
+		parts = append(parts, "write "+w)
+	}
+	for _, a := range s.Applies {
+		parts = append(parts, "apply "+a)
+	}
+	if s.WaitsFor != "" {
+		parts = append(parts, "wait for "+s.WaitsFor)
+	}
+	out := s.Name
+	if len(parts) > 0 {
+		out += ": " + strings.Join(parts, "; ")
+	}
+	if s.Via != "" {
+		out += " (" + s.Via + ")"
+	}
+	return out
+}
+
+const viaE2E = "sigs.k8s.io/e2e-framework envfuncs"
+
+// Plan is every step Up takes, in order. It touches nothing: it is what Up runs and what the
+// tests check.
+func Plan(o Options) ([]Step, error) {
+	o, err := o.complete()
+	if err != nil {
+		return nil, err
+	}
+	kindBin := o.kindBinary()
+	configPath := filepath.Join(o.StateDir, "cluster.yaml")
+	build := func(component, image string) Step {
+		return Step{
+			Name:    "build the " + component + " image",
+			Command: []string{"docker", "build", "-f", filepath.Join(o.SourceDir, "reference", "Dockerfile"), "--build-arg", "COMPONENT=" + component, "-t", image, o.SourceDir},
+			run:     func(r *run) error { return r.exec() },
+		}
+	}
+	load := func(image string) Step {
+		return Step{
+			Name: "load " + image, Via: viaE2E,
+			Command: []string{kindBin, "load", "docker-image", "--name", o.Name, image},
+			run:     func(r *run) error { return r.loadImage(image) },
+		}
+	}
+	return []Step{
+		{
+			Name: "check the Docker engine", Command: []string{"docker", "info", "--format", "{{.ServerVersion}}"},
+			run: func(r *run) error { return r.checkDocker() },
+		},
+		{
+			Name: "install kind " + KindVersion, Env: []string{"GOBIN=" + filepath.Dir(kindBin)},
+			Command: []string{"go", "install", "sigs.k8s.io/kind@" + KindVersion},
+			run:     func(r *run) error { return r.installKind() },
+		},
+		build("controller", o.ControllerImage),
+		build("apiserver", o.APIServerImage),
+		{
+			Name: "write the cluster config", Writes: []string{configPath + " (= " + ConfigFile + ")"},
+			run: func(r *run) error { return r.writeConfig(configPath) },
+		},
+		{
+			Name: "create the kind cluster " + o.Name, Via: viaE2E,
+			Command:  []string{kindBin, "create", "cluster", "--name", o.Name, "--config", configPath},
+			WaitsFor: "control-plane, kindnet, CoreDNS and kube-proxy pods",
+			run:      func(r *run) error { return r.createCluster(configPath) },
+		},
+		load(o.ControllerImage),
+		load(o.APIServerImage),
+		{
+			Name: "install the KubeVirt operator " + KubeVirtVersion, Applies: []string{KubeVirtOperatorURL},
+			run: func(r *run) error { return r.applyURL(KubeVirtOperatorURL) },
+		},
+		{
+			Name: "create the KubeVirt CR", Applies: []string{KubeVirtCRURL, "merge patch " + string(KubeVirtPatch())},
+			WaitsFor: "CRD kubevirts.kubevirt.io Established",
+			run:      func(r *run) error { return r.createKubeVirt() },
+		},
+		{
+			Name: "install the CDI operator " + CDIVersion, Applies: []string{CDIOperatorURL},
+			run: func(r *run) error { return r.applyURL(CDIOperatorURL) },
+		},
+		{
+			Name: "create the CDI CR", Applies: []string{CDICRURL},
+			WaitsFor: "CRD cdis.cdi.kubevirt.io Established",
+			run:      func(r *run) error { return r.createCDI() },
+		},
+		{
+			Name: "wait for KubeVirt and CDI", WaitsFor: "KubeVirt " + KubeVirtNamespace + "/" + KubeVirtName + " and CDI " + CDIName + " Available",
+			run: func(r *run) error { return r.waitKubeVirtAndCDI() },
+		},
+		{
+			Name: "install the template components", Applies: []string{"reference/config objects in namespace " + KubeVirtNamespace + " with self-signed TLS and the images above"},
+			run: func(r *run) error { return r.installTemplate() },
+		},
+		{
+			Name: "wait for the template components", WaitsFor: "Deployments virt-template-controller, virt-template-apiserver Available; APIServices of subresources.template.kubevirt.io Available",
+			run: func(r *run) error { return r.waitTemplate() },
+		},
+	}, nil
+}
+
+// DownPlan is what Down does: delete the cluster (or nothing when it is kept).
+func DownPlan(o Options) ([]Step, error) {
+	o, err := o.complete()
+	if err != nil {
+		return nil, err
+	}
+	if o.Keep {
+		return nil, nil
+	}
+	return []Step{{
+		Name: "delete the kind cluster " + o.Name, Via: viaE2E,
+		Command: []string{o.kindBinary(), "delete", "cluster", "--name", o.Name},
+		run:     func(r *run) error { return r.deleteCluster() },
+	}}, nil
+}
+
+func (o Options) kindBinary() string { return filepath.Join(o.ToolsDir, "kind") }
+
+// String renders a plan, one numbered step a line.
+func String(steps []Step) string {
+	var b strings.Builder
+	for i, s := range steps {
+		fmt.Fprintf(&b, "%2d. %s\n", i+1, s)
+	}
+	return b.String()
+}
