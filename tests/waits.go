@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gcustom"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	kubevirtv1 "kubevirt.io/api/core/v1"
@@ -72,10 +73,11 @@ func awaitRequestDone(ctx context.Context, ns, name string) *templatev1beta1.Vir
 }
 
 // beReadyVM matches a VM the cluster reports ready (status.ready, printableStatus Running).
+// The failure message shows the status last seen.
 func beReadyVM() OmegaMatcher {
-	return WithTransform(func(vm *kubevirtv1.VirtualMachine) bool {
-		return vm.Status.Ready && vm.Status.PrintableStatus == kubevirtv1.VirtualMachineStatusRunning
-	}, BeTrue())
+	return gcustom.MakeMatcher(func(vm *kubevirtv1.VirtualMachine) (bool, error) {
+		return vm.Status.Ready && vm.Status.PrintableStatus == kubevirtv1.VirtualMachineStatusRunning, nil
+	}).WithTemplate("Expected VM {{.Actual.Namespace}}/{{.Actual.Name}} to be ready (status.ready, printableStatus Running); last seen: ready={{.Actual.Status.Ready}} printableStatus={{.Actual.Status.PrintableStatus}} conditions:{{range .Actual.Status.Conditions}} {{.Type}}={{.Status}} ({{.Reason}}: {{.Message}});{{end}}")
 }
 
 // awaitVMReady waits (wait.VMStart) until the VM is ready.

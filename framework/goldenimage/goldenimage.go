@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -26,6 +27,9 @@ import (
 
 // Name of the provisioned DataSource and of its DataVolume.
 const Name = "vmt-fedora"
+
+// readerName names the Role and RoleBinding that let every user read and clone the images.
+const readerName = "vmt-golden-images-reader"
 
 // Size of the provisioned image.
 const Size = "5Gi"
@@ -59,7 +63,17 @@ func provision(ctx context.Context, ns string) {
 	dv.Namespace = ns
 	ds := fixtures.DataSource(Name, ns, Name)
 	ds.Namespace = ns
-	for _, obj := range []ctrlclient.Object{nsObj, dv, ds} {
+	// Every user may read and clone the golden images, as in OpenShift's
+	// openshift-virtualization-os-images namespace (os-images.kubevirt.io:view bound to
+	// system:authenticated): KubeVirt checks datavolumes/source for a VM's DataVolumeTemplates.
+	reader := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: readerName}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"cdi.kubevirt.io"}, Resources: []string{"datasources", "datavolumes"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"cdi.kubevirt.io"}, Resources: []string{"datavolumes/source"}, Verbs: []string{"create"}},
+	}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: readerName},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: readerName},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:authenticated"}}}
+	for _, obj := range []ctrlclient.Object{nsObj, reader, binding, dv, ds} {
 		err := framework.Admin().Client.Create(ctx, obj)
 		if !apierrors.IsAlreadyExists(err) {
 			Expect(err).NotTo(HaveOccurred(), "provisioning the golden image: creating %T %s", obj, obj.GetName())

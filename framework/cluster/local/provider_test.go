@@ -171,13 +171,18 @@ func TestTemplateGate(t *testing.T) {
 		t.Logf("/process answered %v after enabling", took.Round(time.Millisecond))
 	}
 	converge("the template components after re-enabling", deployed)
-	kv := &kubevirtv1.KubeVirt{}
-	if err := c.Get(ctx, ctrlclient.ObjectKey{Namespace: KubeVirtNamespace, Name: KubeVirtName}, kv); err != nil {
-		t.Fatal(err)
-	}
-	if i := slices.IndexFunc(kv.Status.Conditions, func(c kubevirtv1.KubeVirtCondition) bool { return c.Type == kubevirtv1.KubeVirtConditionAvailable }); i < 0 || kv.Status.Conditions[i].Status != corev1.ConditionTrue {
-		t.Errorf("KubeVirt CR not Available after re-enabling: %+v", kv.Status.Conditions)
-	}
+	converge("the KubeVirt CR to be Available again", func(ctx context.Context) (bool, string) {
+		kv := &kubevirtv1.KubeVirt{}
+		if err := c.Get(ctx, ctrlclient.ObjectKey{Namespace: KubeVirtNamespace, Name: KubeVirtName}, kv); err != nil {
+			return false, err.Error()
+		}
+		i := slices.IndexFunc(kv.Status.Conditions, func(c kubevirtv1.KubeVirtCondition) bool { return c.Type == kubevirtv1.KubeVirtConditionAvailable })
+		if i < 0 {
+			return false, "no Available condition"
+		}
+		cond := kv.Status.Conditions[i]
+		return cond.Status == corev1.ConditionTrue, fmt.Sprintf("Available=%s %s: %s", cond.Status, cond.Reason, cond.Message)
+	})
 }
 
 // BenchmarkProviderUp measures issue 5's target (≤ 8 s warm): the whole local lane from

@@ -66,6 +66,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		if err := ensureStorage(ctx, c); err != nil {
 			return err
 		}
+		if err := kit.EnsureClusterRoles(ctx, c, kit.CDIUserRoles()); err != nil {
+			return err
+		}
 		whc := &admissionregistrationv1.ValidatingWebhookConfiguration{
 			ObjectMeta: metav1.ObjectMeta{Name: WebhookConfigurationName},
 			Webhooks: []admissionregistrationv1.ValidatingWebhook{kit.ValidatingWebhook(WebhookName,

@@ -44,7 +44,7 @@ func (a *admitter) admit(ctx context.Context, req *admissionv1.AdmissionRequest)
 	if err := a.c.Get(ctx, client.ObjectKey{Name: src.Namespace}, &corev1.Namespace{}); err != nil {
 		return kit.Error(err)
 	}
-	ok, reason, err := kit.AuthorizeClone(ctx, a.c, kit.RequesterFromUserInfo(req.UserInfo), src)
+	ok, reason, err := kit.AuthorizeClone(ctx, a.c, kit.RequesterFromUserInfo(req.UserInfo), src, dv.Namespace)
 	if err != nil {
 		return kit.Error(err)
 	}

@@ -95,16 +95,18 @@ func RequesterFromUserInfo(u authenticationv1.UserInfo) Requester {
 func ServiceAccountRequester(namespace, name string) Requester {
 	return Requester{
 		User:   fmt.Sprintf("system:serviceaccount:%s:%s", namespace, name),
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace},
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
 	}
 }
 
-// AuthorizeClone asks, with SubjectAccessReviews, whether r may clone src, the way CDI does
-// (containerized-data-importer-api pkg/apis/core/v1beta1/authorize_utils.go): for a PVC,
-// create on datavolumes/source or on pods in the source namespace; for a snapshot, create on
-// datavolumes/source, or on both pods and pvcs. The reason is CDI's message.
-func AuthorizeClone(ctx context.Context, c client.Client, r Requester, src CloneSource) (bool, string, error) {
-	if src.Kind == SourceNone {
+// AuthorizeClone asks, with SubjectAccessReviews, whether r may clone src into
+// targetNamespace, the way CDI does (containerized-data-importer-api
+// pkg/apis/core/v1beta1/authorize_utils.go): a clone within one namespace needs nothing;
+// otherwise, for a PVC, create on datavolumes/source or on pods in the source namespace; for
+// a snapshot, create on datavolumes/source, or on both pods and pvcs. The reason is CDI's
+// message.
+func AuthorizeClone(ctx context.Context, c client.Client, r Requester, src CloneSource, targetNamespace string) (bool, string, error) {
+	if src.Kind == SourceNone || src.Namespace == targetNamespace {
 		return true, "", nil
 	}
 	allowed := func(group, resource, subresource string) (bool, error) {

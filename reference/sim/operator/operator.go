@@ -41,6 +41,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/internal/pki"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
 	"github.com/vmt-conformance/vmt-conformance/reference/config"
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
 // Names of the deployed components, upstream's.
@@ -114,7 +115,15 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	r := &reconciler{opts: opts, client: mgr.GetClient(), dynamic: dyn, admin: mgr.GetConfig(), discovery: disco, events: make(chan event.GenericEvent, 4)}
+	direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return err
+	}
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		// virt-operator installs KubeVirt's user roles whatever the gates say.
+		if err := kit.EnsureClusterRoles(ctx, direct, kit.KubeVirtUserRoles()); err != nil {
+			return err
+		}
 		<-ctx.Done()
 		r.mu.Lock()
 		defer r.mu.Unlock()

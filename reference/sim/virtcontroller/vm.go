@@ -208,7 +208,7 @@ func (r *vms) authorizeClone(ctx context.Context, vm *kubevirtv1.VirtualMachine,
 			sa = v.ServiceAccount.ServiceAccountName
 		}
 	}
-	ok, reason, err := kit.AuthorizeClone(ctx, r.c, kit.ServiceAccountRequester(vm.Namespace, sa), src)
+	ok, reason, err := kit.AuthorizeClone(ctx, r.c, kit.ServiceAccountRequester(vm.Namespace, sa), src, vm.Namespace)
 	if err != nil {
 		return err
 	}

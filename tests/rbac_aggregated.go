@@ -1,0 +1,47 @@
+package tests
+
+import (
+	"context"
+	"net/http"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/vmt-conformance/vmt-conformance/fixtures"
+	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
+	"github.com/vmt-conformance/vmt-conformance/framework/rbac"
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
+	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
+	"github.com/vmt-conformance/vmt-conformance/tiers"
+)
+
+// VMT-005 with the roles a namespace admin hands out: the aggregated view and edit roles.
+var _ = Describe("Template access through the aggregated roles", tiers.Scenario("VMT-005"), func() {
+	It("lets view read templates and edit manage them", func(ctx SpecContext) {
+		ns := namespace.New(ctx)
+		tpl := createTemplate(ctx, ns, namedTemplate("shared"))
+
+		By("binding one user to view and another to edit in the namespace")
+		viewer := rbac.User("aggregated-viewer")
+		viewer.BindClusterRole(ctx, ns, "view")
+		editor := rbac.User("aggregated-editor")
+		editor.BindClusterRole(ctx, ns, "edit")
+
+		By("reading the template as the viewer")
+		Eventually(func(ctx context.Context) error {
+			return viewer.Clients.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: tpl.Name}, &templatev1beta1.VirtualMachineTemplate{})
+		}).WithContext(ctx).Should(Succeed(), "view to cover templates")
+		Expect(viewer.Clients.Client.Create(ctx, withNamespace(namedTemplate("by-viewer"), ns))).To(beForbidden())
+
+		By("creating a template and a request as the editor")
+		Eventually(func(ctx context.Context) error {
+			return editor.Clients.Client.Create(ctx, withNamespace(namedTemplate("by-editor"), ns))
+		}).WithContext(ctx).Should(Succeed(), "edit to cover templates")
+		Expect(editor.Clients.Client.Create(ctx, fixtures.Request(ns, "some-vm", fixtures.WithRequestNamespace(ns)))).To(Succeed())
+
+		By("checking view does not grant /create")
+		call := callSubresource(ctx, viewer.Clients, "v1beta1", ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-viewer"})
+		Expect(call).To(haveStatus(http.StatusForbidden), "%s", call)
+	})
+})

@@ -1,0 +1,105 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/vmt-conformance/vmt-conformance/fixtures"
+	"github.com/vmt-conformance/vmt-conformance/framework"
+	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
+	"github.com/vmt-conformance/vmt-conformance/framework/rbac"
+	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
+	"github.com/vmt-conformance/vmt-conformance/tiers"
+)
+
+// SourceRoleName is upstream's aggregated ClusterRole for the phony source subresource.
+const sourceRoleName = "virt-template-virtualmachinetemplaterequest-source-role"
+
+// VMT-021: the cluster decides at admission who may start a capture (virt-template.md §5.2).
+var _ = Describe("Capture request admission", tiers.Scenario("VMT-021"), func() {
+	var source, target string
+	var requester *rbac.Persona
+
+	BeforeEach(func(ctx SpecContext) {
+		source = namespace.New(ctx, "source")
+		target = namespace.New(ctx, "target")
+		createObject(ctx, withNamespace(fixtures.VM("source-vm"), source))
+		requester = rbac.ServiceAccount(ctx, target, "requester")
+	})
+
+	// request creates a VMTR in target as the requester, capturing sourceNS/source-vm.
+	request := func(ctx context.Context, sourceNS string) error {
+		req := fixtures.Request(sourceNS, "source-vm", fixtures.WithRequestNamespace(target))
+		err := requester.Clients.Client.Create(ctx, req)
+		if err == nil {
+			DeferCleanup(deleteIgnoringNotFound, ctrlObject(req))
+		}
+		return err
+	}
+	inTarget := func(ctx context.Context, rules ...rbacv1.PolicyRule) { requester.Grant(ctx, target, rules...) }
+	inSource := func(ctx context.Context, rules ...rbacv1.PolicyRule) { requester.Grant(ctx, source, rules...) }
+	expectDenied := func(ctx context.Context, sourceNS, message string) {
+		GinkgoHelper()
+		err := request(ctx, sourceNS)
+		Expect(err).To(beForbidden())
+		Expect(err).To(MatchError(ContainSubstring(message)))
+		list := &templatev1beta1.VirtualMachineTemplateRequestList{}
+		Expect(framework.Admin().Client.List(ctx, list, ctrlInNamespace(target))).To(Succeed())
+		Expect(list.Items).To(BeEmpty(), "a denied request is never stored")
+	}
+	sourceDenied := func() string {
+		return fmt.Sprintf("User is not allowed to use VirtualMachine %s/source-vm as a source for VirtualMachineTemplateRequests", source)
+	}
+
+	It("denies a cross-namespace request without the source role", func(ctx SpecContext) {
+		inTarget(ctx, rbac.ManageRequests(), rbac.CreateDataVolumes(), rbac.CreateTemplates())
+		expectDenied(ctx, source, sourceDenied())
+	})
+
+	It("denies a request when the source role names another VM", func(ctx SpecContext) {
+		inTarget(ctx, rbac.ManageRequests(), rbac.CreateDataVolumes(), rbac.CreateTemplates())
+		inSource(ctx, rbac.RequestSource("other-vm"))
+		expectDenied(ctx, source, sourceDenied())
+	})
+
+	It("denies a request by a user who cannot create DataVolumes in the target namespace", func(ctx SpecContext) {
+		inTarget(ctx, rbac.ManageRequests(), rbac.CreateTemplates())
+		inSource(ctx, rbac.RequestSource("source-vm"))
+		expectDenied(ctx, source, "User is not allowed to create DataVolumes in namespace "+target)
+	})
+
+	It("denies a request by a user who cannot create templates in the target namespace", func(ctx SpecContext) {
+		inTarget(ctx, rbac.ManageRequests(), rbac.CreateDataVolumes())
+		inSource(ctx, rbac.RequestSource("source-vm"))
+		expectDenied(ctx, source, "User is not allowed to create VirtualMachineTemplates in namespace "+target)
+	})
+
+	It("allows a request when the source role names the VM", func(ctx SpecContext) {
+		inTarget(ctx, rbac.ManageRequests(), rbac.CreateDataVolumes(), rbac.CreateTemplates())
+		inSource(ctx, rbac.RequestSource("source-vm"))
+		Expect(request(ctx, source)).To(Succeed())
+	})
+
+	It("allows a request when the source role names no VM", func(ctx SpecContext) {
+		inTarget(ctx, rbac.ManageRequests(), rbac.CreateDataVolumes(), rbac.CreateTemplates())
+		inSource(ctx, rbac.RequestSource())
+		Expect(request(ctx, source)).To(Succeed())
+	})
+
+	It("allows a request through upstream's aggregated source ClusterRole", func(ctx SpecContext) {
+		inTarget(ctx, rbac.ManageRequests(), rbac.CreateDataVolumes(), rbac.CreateTemplates())
+		requester.BindClusterRole(ctx, source, sourceRoleName)
+		Eventually(func(ctx context.Context) error { return request(ctx, source) }).WithContext(ctx).Should(Succeed(),
+			"the binding to %s to take effect", sourceRoleName)
+	})
+
+	It("allows a same-namespace request without the source role", func(ctx SpecContext) {
+		createObject(ctx, withNamespace(fixtures.VM("source-vm"), target))
+		inTarget(ctx, rbac.ManageRequests(), rbac.CreateDataVolumes(), rbac.CreateTemplates())
+		Expect(request(ctx, target)).To(Succeed())
+	})
+})
