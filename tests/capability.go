@@ -84,7 +84,10 @@ var _ = Describe("Template capability re-enabled", tiers.Scenario("VMT-015"), Se
 		Eventually(func(ctx SpecContext) (*apiextensionsv1.CustomResourceDefinition, error) {
 			crd := &apiextensionsv1.CustomResourceDefinition{}
 			return crd, framework.Admin().Client.Get(ctx, types.NamespacedName{Name: templateCRD}, crd)
-		}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Established", "True"))
+		}).WithContext(ctx).WithTimeout(wait.Long).Should(SatisfyAll(
+			HaveField("DeletionTimestamp", BeNil()), // the CRD from before may still be terminating
+			wait.HaveCondition("Established", "True"),
+		), "CRD %s to be recreated and Established", templateCRD)
 
 		By("stating what happened to the template from before")
 		err := framework.Admin().Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "before"}, &templatev1beta1.VirtualMachineTemplate{})

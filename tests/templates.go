@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -85,6 +86,12 @@ func callSubresource(ctx context.Context, cs *client.Clients, version, ns, name,
 	// Error (not Raw) decodes the metav1.Status of a failed call into an API status error.
 	if err := res.Error(); err != nil {
 		call.Err = err
+		// client-go leaves the code unset for some answers it turns into errors itself
+		// (e.g. 404 for a group that is not served); the error still carries it.
+		var status apierrors.APIStatus
+		if call.Status == 0 && errors.As(err, &status) {
+			call.Status = int(status.Status().Code)
+		}
 		return call
 	}
 	call.Processed = &subresourcesv1beta1.ProcessedVirtualMachineTemplate{}

@@ -20,6 +20,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
@@ -244,6 +246,9 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 	if err != nil {
 		return err
 	}
+	if err := r.waitForTerminatingCRDs(ctx, objs); err != nil {
+		return err
+	}
 	if err := config.Apply(ctx, r.dynamic, objs); err != nil {
 		return fmt.Errorf("applying the virt-template manifests: %w", err)
 	}
@@ -293,6 +298,38 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 	return r.markDeployments(ctx, true)
 }
 
+// waitForTerminatingCRDs waits until no CRD of objs is still being deleted: after the gate
+// was turned off, a CRD with instances takes a while to go, and applying it meanwhile changes
+// nothing (the operator would then report Available over a CRD about to vanish).
+func (r *reconciler) waitForTerminatingCRDs(ctx context.Context, objs []*unstructured.Unstructured) error {
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, readyPoll, r.opts.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
+		for _, o := range objs {
+			if o.GetKind() != "CustomResourceDefinition" {
+				continue
+			}
+			crd := &unstructured.Unstructured{}
+			crd.SetGroupVersionKind(o.GroupVersionKind()) // unstructured: read live, never cached
+			err := r.client.Get(ctx, types.NamespacedName{Name: o.GetName()}, crd)
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return false, err
+			}
+			if crd.GetDeletionTimestamp() != nil {
+				last = "CRD " + crd.GetName() + " is still being deleted"
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil && last != "" {
+		return fmt.Errorf("waiting for the template CRDs removed earlier to be gone: %w; last seen: %s", err, last)
+	}
+	return err
+}
+
 // waitReady waits for the controller's /readyz and for the subresource API to be served
 // through the aggregator.
 func (r *reconciler) waitReady(ctx context.Context, d *deployment) error {
@@ -328,15 +365,73 @@ func (r *reconciler) waitReady(ctx context.Context, d *deployment) error {
 
 // remove stops the components and deletes every object of the manifests, CRDs included.
 func (r *reconciler) remove(ctx context.Context) error {
-	err := r.stopComponents()
 	if r.removed {
+		return r.stopComponents()
+	}
+	// The CRDs go first, while the controller still runs: deleting a CRD deletes its
+	// objects, and requests carry the controller's finalizer, which only it removes.
+	crdErr := r.deleteCRDs(ctx)
+	err := r.stopComponents()
+	if derr := config.Delete(ctx, r.dynamic, config.Options{Namespace: r.opts.Namespace}); derr != nil {
+		return errors.Join(crdErr, err, fmt.Errorf("removing the virt-template manifests: %w", derr))
+	}
+	if crdErr == nil {
+		r.removed = true
+	}
+	return errors.Join(crdErr, err)
+}
+
+// deleteCRDs deletes the template CRDs and waits (ReadyTimeout) until they are gone. Should
+// the controller not run (a crash), it removes the request finalizers it would have
+// handled, so the CRDs do not hang in Terminating.
+func (r *reconciler) deleteCRDs(ctx context.Context) error {
+	objs, err := config.Objects(config.Options{Namespace: r.opts.Namespace})
+	if err != nil {
 		return err
 	}
-	if derr := config.Delete(ctx, r.dynamic, config.Options{Namespace: r.opts.Namespace}); derr != nil {
-		return errors.Join(err, fmt.Errorf("removing the virt-template manifests: %w", derr))
+	var crds []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() != "CustomResourceDefinition" {
+			continue
+		}
+		crds = append(crds, o)
+		res, err := config.ResourceFor(r.dynamic, o)
+		if err != nil {
+			return err
+		}
+		if err := res.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting CRD %s: %w", o.GetName(), err)
+		}
 	}
-	r.removed = true
-	return err
+	if r.deployed == nil || !r.deployed.controller.running() {
+		if err := r.dropRequestFinalizers(ctx); err != nil {
+			return err
+		}
+	}
+	return r.waitForTerminatingCRDs(ctx, crds)
+}
+
+// dropRequestFinalizers removes the controller's finalizer from every request left.
+func (r *reconciler) dropRequestFinalizers(ctx context.Context) error {
+	gvr := schema.GroupVersionResource{Group: "template.kubevirt.io", Version: "v1beta1", Resource: "virtualmachinetemplaterequests"}
+	list, err := r.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing requests to release: %w", err)
+	}
+	patch := []byte(`{"metadata":{"finalizers":null}}`)
+	for _, item := range list.Items {
+		if len(item.GetFinalizers()) == 0 {
+			continue
+		}
+		_, err := r.dynamic.Resource(gvr).Namespace(item.GetNamespace()).Patch(ctx, item.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("releasing request %s/%s: %w", item.GetNamespace(), item.GetName(), err)
+		}
+	}
+	return nil
 }
 
 func (r *reconciler) stopComponents() error {
