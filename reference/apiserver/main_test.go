@@ -3,7 +3,6 @@ package apiserver_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,10 +21,10 @@ import (
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures/crds"
 	cluster "github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
+	"github.com/vmt-conformance/vmt-conformance/internal/testcluster"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	templateapi "github.com/vmt-conformance/vmt-conformance/reference/apiserver/local"
-	templatecrd "github.com/vmt-conformance/vmt-conformance/reference/config/crd"
 )
 
 // admin is the cluster admin of the control plane TestMain starts; nil under -short.
@@ -36,59 +34,21 @@ var admin *rest.Config
 // template API server registered behind its aggregator; every test and benchmark of the
 // package talks to it through kube-apiserver.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	os.Exit(withCluster(m))
-}
-
-func withCluster(m *testing.M) int {
-	if err := cluster.CheckAssets(cluster.DefaultAssetsDir()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	defs, err := crdsUnderTest()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	cp, err := cluster.Start(ctx, cluster.Options{CRDs: defs})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the control plane:", err)
-		return 1
-	}
-	defer func() { _ = cp.Stop() }()
-	began := time.Now()
-	stop, err := templateapi.StartWithOptions(ctx, cp.RESTConfig(), templateapi.Options{FrontProxyCA: cp.FrontProxyCA, Dir: cp.Dir()})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the template API server:", err)
-		return 1
-	}
-	defer func() {
-		if err := stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping the template API server:", err)
-		}
-	}()
-	fmt.Fprintf(os.Stderr, "template API server Available after %v\n", time.Since(began).Round(time.Millisecond))
-	admin = cp.RESTConfig()
-	return m.Run()
-}
-
-// crdsUnderTest are the template CRDs decoded from reference/config/crd/bases and the
-// KubeVirt CRDs (for VirtualMachine).
-func crdsUnderTest() ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	templates, err := templatecrd.CustomResourceDefinitions()
-	if err != nil {
-		return nil, fmt.Errorf("decoding the template CRDs: %w", err)
-	}
-	kv, err := crds.Load(crds.KubeVirt)
-	if err != nil {
-		return nil, fmt.Errorf("loading the KubeVirt CRDs: %w", err)
-	}
-	return append(templates, kv...), nil
+	testcluster.Main(m, testcluster.Options{Templates: true, Sets: []crds.Set{crds.KubeVirt},
+		Started: func(ctx context.Context, cp *cluster.ControlPlane) (func(), error) {
+			began := time.Now()
+			stop, err := templateapi.StartWithOptions(ctx, cp.RESTConfig(), templateapi.Options{FrontProxyCA: cp.FrontProxyCA, Dir: cp.Dir()})
+			if err != nil {
+				return nil, fmt.Errorf("starting the template API server: %w", err)
+			}
+			fmt.Fprintf(os.Stderr, "template API server Available after %v\n", time.Since(began).Round(time.Millisecond))
+			admin = cp.RESTConfig()
+			return func() {
+				if err := stop(); err != nil {
+					fmt.Fprintln(os.Stderr, "stopping the template API server:", err)
+				}
+			}, nil
+		}})
 }
 
 // env is one test's view of the cluster: a namespace of its own and the admin's clients.

@@ -3,7 +3,6 @@ package controller_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -32,15 +30,13 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/fixtures/crds"
 	cluster "github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
 	"github.com/vmt-conformance/vmt-conformance/internal/pki"
+	"github.com/vmt-conformance/vmt-conformance/internal/testcluster"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
-	templatecrd "github.com/vmt-conformance/vmt-conformance/reference/config/crd"
 	"github.com/vmt-conformance/vmt-conformance/reference/controller"
 )
 
 // Timing of the tests, all in one place.
 const (
-	// clusterStartTimeout bounds starting the control plane (CI may be compiling alongside).
-	clusterStartTimeout = 3 * time.Minute
 	// settle is how long a test waits for the controllers or the API server to act.
 	settle = 30 * time.Second
 	// poll is the interval of every wait.
@@ -66,54 +62,15 @@ var (
 // TestMain starts one hermetic control plane with the template, KubeVirt and CDI CRDs and
 // one controller manager (webhooks on 127.0.0.1, a fake expander) that every test shares.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	os.Exit(withCluster(m))
-}
-
-func withCluster(m *testing.M) int {
-	if err := cluster.CheckAssets(cluster.DefaultAssetsDir()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	defs, err := crdsUnderTest()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	startCtx, startCancel := context.WithTimeout(ctx, clusterStartTimeout)
-	defer startCancel()
-	cp, err := cluster.Start(startCtx, cluster.Options{CRDs: defs, StartTimeout: clusterStartTimeout})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the control plane:", err)
-		return 1
-	}
-	defer func() { _ = cp.Stop() }()
-	admin = cp.RESTConfig()
-
-	stop, err := startManager(ctx, cp.Dir())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the controller manager:", err)
-		return 1
-	}
-	defer stop()
-	return m.Run()
-}
-
-func crdsUnderTest() ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	templates, err := templatecrd.CustomResourceDefinitions()
-	if err != nil {
-		return nil, fmt.Errorf("decoding the template CRDs: %w", err)
-	}
-	external, err := crds.Load(crds.KubeVirt, crds.CDI)
-	if err != nil {
-		return nil, fmt.Errorf("loading the KubeVirt and CDI CRDs: %w", err)
-	}
-	return append(templates, external...), nil
+	testcluster.Main(m, testcluster.Options{Templates: true, Sets: []crds.Set{crds.KubeVirt, crds.CDI},
+		Started: func(ctx context.Context, cp *cluster.ControlPlane) (func(), error) {
+			admin = cp.RESTConfig()
+			stop, err := startManager(ctx, cp.Dir())
+			if err != nil {
+				return nil, fmt.Errorf("starting the controller manager: %w", err)
+			}
+			return stop, nil
+		}})
 }
 
 // startManager runs the controller manager as the binary does, with a fake expander and
