@@ -13,8 +13,9 @@ import (
 	cdiv1beta1 "kubevirt.io/containerized-data-importer-api/pkg/apis/core/v1beta1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
 // Reasons and messages of CDI's DataSource controller (pkg/controller/datasource-controller.go).
@@ -30,17 +31,7 @@ type dataSources struct{ c client.Client }
 func setupDataSources(mgr ctrl.Manager) error {
 	r := &dataSources{c: mgr.GetClient()}
 	// A source appearing, changing or going away re-evaluates the DataSources of its namespace.
-	sameNamespace := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := &cdiv1beta1.DataSourceList{}
-		if err := r.c.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
-			return nil
-		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, ds := range list.Items {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ds)})
-		}
-		return out
-	})
+	sameNamespace := kit.EnqueueListed(r.c, func() client.ObjectList { return &cdiv1beta1.DataSourceList{} }, true, nil)
 	return ctrl.NewControllerManagedBy(mgr).Named("cdi-datasource").
 		For(&cdiv1beta1.DataSource{}).
 		Watches(&corev1.PersistentVolumeClaim{}, sameNamespace).

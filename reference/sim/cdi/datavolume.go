@@ -15,7 +15,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
@@ -49,18 +48,8 @@ func setupDataVolumes(mgr ctrl.Manager) error {
 	r := &dataVolumes{c: mgr.GetClient()}
 	// A clone waiting for its source, and a DataVolume whose claim binds, look again when a
 	// claim, snapshot or DataSource appears or changes.
-	pending := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
-		list := &cdiv1beta1.DataVolumeList{}
-		if err := r.c.List(ctx, list); err != nil {
-			return nil
-		}
-		var out []reconcile.Request
-		for _, dv := range list.Items {
-			if dv.Status.Phase != cdiv1beta1.Succeeded {
-				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&dv)})
-			}
-		}
-		return out
+	pending := kit.EnqueueListed(r.c, func() client.ObjectList { return &cdiv1beta1.DataVolumeList{} }, false, func(o client.Object) bool {
+		return o.(*cdiv1beta1.DataVolume).Status.Phase != cdiv1beta1.Succeeded
 	})
 	return ctrl.NewControllerManagedBy(mgr).Named("cdi-datavolume").
 		For(&cdiv1beta1.DataVolume{}).

@@ -15,8 +15,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
 // Reasons of KubeVirt's snapshot controller (pkg/storage/snapshot/snapshot.go).
@@ -32,17 +33,7 @@ type snapshots struct{ c client.Client }
 func setupSnapshots(mgr ctrl.Manager) error {
 	r := &snapshots{c: mgr.GetClient()}
 	// A snapshot waiting for its VM looks again when VMs of its namespace appear.
-	sameNamespace := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := &snapshotv1beta1.VirtualMachineSnapshotList{}
-		if err := r.c.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
-			return nil
-		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, s := range list.Items {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-		}
-		return out
-	})
+	sameNamespace := kit.EnqueueListed(r.c, func() client.ObjectList { return &snapshotv1beta1.VirtualMachineSnapshotList{} }, true, nil)
 	return ctrl.NewControllerManagedBy(mgr).Named("virt-controller-snapshot").
 		For(&snapshotv1beta1.VirtualMachineSnapshot{}).
 		Owns(&snapshotv1beta1.VirtualMachineSnapshotContent{}).

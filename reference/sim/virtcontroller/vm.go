@@ -19,7 +19,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/internal/instancetype"
@@ -54,17 +53,7 @@ type vms struct{ c client.Client }
 func setupVMs(mgr ctrl.Manager) error {
 	r := &vms{c: mgr.GetClient()}
 	// Instance types and preferences created after the VM let it start.
-	allVMs := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
-		list := &kubevirtv1.VirtualMachineList{}
-		if err := r.c.List(ctx, list); err != nil {
-			return nil
-		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, vm := range list.Items {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&vm)})
-		}
-		return out
-	})
+	allVMs := kit.EnqueueListed(r.c, func() client.ObjectList { return &kubevirtv1.VirtualMachineList{} }, false, nil)
 	b := ctrl.NewControllerManagedBy(mgr).Named("virt-controller-vm").
 		For(&kubevirtv1.VirtualMachine{}).
 		Owns(&kubevirtv1.VirtualMachineInstance{}).
