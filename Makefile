@@ -55,7 +55,7 @@ endif
 e2e: tools $(if $(filter local,$(PROVIDER)),cluster-binaries lane-binaries) ## run LANE (tier1) on PROVIDER (local); summary and report paths at the end
 	$(BIN)/vmt-e2e --lane $(LANE) --provider $(PROVIDER) --procs $(PROCS) --artifacts $(ARTIFACTS) --ginkgo $(BIN)/ginkgo
 
-unit: cluster-binaries lane-binaries ## unit and integration tests of the framework, tiers, fixtures and reference implementation
+unit: cluster-binaries lane-binaries tools ## unit and integration tests of the framework, tiers, fixtures and reference implementation
 	go test -count=1 $(GO_UNIT_PKGS)
 
 verify: ## fail when generated files (CRDs, deepcopy) are out of date

@@ -82,8 +82,11 @@ func provision(ctx context.Context, ns string) {
 }
 
 // Cleanup deletes this run's golden-image namespace, if any; the suite calls it once after
-// every process finished.
+// every process finished (also after a failed set-up).
 func Cleanup(ctx context.Context) error {
+	if framework.Admin() == nil {
+		return nil // the suite never connected: nothing was provisioned
+	}
 	err := framework.Admin().Kube.CoreV1().Namespaces().Delete(ctx, Namespace(), metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting golden-image namespace %s: %w", Namespace(), err)
