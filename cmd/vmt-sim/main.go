@@ -5,6 +5,10 @@
 //
 // VMT_TEMPLATE_APISERVER_ARGS (space-separated) adds arguments to the vmt-template-apiserver
 // the operator role starts, e.g. "--client-qps=5 --client-burst=10" for a throttled server.
+//
+// VMT_REFERENCE_FAULTS (package reference/faults) is checked at start (an unknown fault: exit
+// 2) and handed to both template components the operator role starts, for the suite's
+// self-tests; the simulator logs loudly when it is set.
 package main
 
 import (
@@ -23,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/vmt-conformance/vmt-conformance/reference/faults"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/cdi"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/operator"
@@ -38,6 +43,7 @@ var allRoles = []string{"operator", "virt-controller", "virt-api", "cdi"}
 
 type flags struct {
 	kubeconfig, dir, binDir, namespace, roles, readyFile string
+	faults                                               faults.Set // from the environment
 }
 
 func main() {
@@ -55,6 +61,9 @@ func main() {
 	roles, err := parseRoles(f.roles)
 	if err == nil && f.kubeconfig == "" {
 		err = fmt.Errorf("--kubeconfig is required")
+	}
+	if err == nil {
+		f.faults, err = faults.FromEnv(os.Getenv)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmt-sim:", err)
@@ -114,7 +123,7 @@ func run(ctx context.Context, f flags, roles map[string]bool) error {
 	}
 	if roles["operator"] {
 		if err := operator.Setup(mgr, operator.Options{Dir: f.dir, BinDir: f.binDir, Namespace: f.namespace,
-			APIServerArgs: strings.Fields(os.Getenv(APIServerArgsEnv))}); err != nil {
+			APIServerArgs: strings.Fields(os.Getenv(APIServerArgsEnv)), Faults: f.faults}); err != nil {
 			return fmt.Errorf("operator role: %w", err)
 		}
 	}

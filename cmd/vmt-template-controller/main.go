@@ -7,8 +7,11 @@
 // --webhook-host and --webhook-port (upstream always listens on :9443). As upstream, the
 // environment variable ENABLE_WEBHOOKS=false turns the webhook server off.
 //
+// VMT_REFERENCE_FAULTS (package reference/faults) injects deliberate bugs for the suite's
+// self-tests; an unknown fault name is refused like an invalid flag.
+//
 // Exit codes: 0 after a clean shutdown (SIGTERM or SIGINT), 1 when the manager fails, 2 on
-// invalid flags.
+// invalid flags or faults.
 package main
 
 import (

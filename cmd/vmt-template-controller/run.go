@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/vmt-conformance/vmt-conformance/reference/controller"
+	"github.com/vmt-conformance/vmt-conformance/reference/faults"
 )
 
 const name = "vmt-template-controller"
@@ -48,6 +49,7 @@ type config struct {
 	webhookPort                                      int
 	enableWebhooks                                   bool
 	zap                                              zap.Options
+	faults                                           faults.Set
 	tlsOpts                                          []func(*tls.Config)
 }
 
@@ -90,6 +92,7 @@ func parse(args []string, stdout io.Writer, getenv func(string) string) (*config
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 		fmt.Fprintf(stdout, "\nEnvironment:\n  %s=false\tdisable the validating webhooks and their server\n", enableWebhooksEnv)
+		fmt.Fprintf(stdout, "  %s=<fault,...>\tinject deliberate bugs for the suite's self-tests (%s)\n", faults.EnvVar, faults.KnownList())
 	}
 
 	if err := fs.Parse(args); err != nil {
@@ -131,6 +134,10 @@ func parse(args []string, stdout io.Writer, getenv func(string) string) (*config
 		c.tlsOpts = append(c.tlsOpts, func(t *tls.Config) { t.MinVersion = v })
 	}
 	c.enableWebhooks = getenv(enableWebhooksEnv) != "false"
+	var err error
+	if c.faults, err = faults.FromEnv(getenv); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -172,6 +179,9 @@ func run(args []string, stdout, stderr io.Writer, signals func() context.Context
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&c.zap), zap.WriteTo(stderr)))
 	log := ctrl.Log.WithName("setup")
+	if banner := c.faults.Banner(name); banner != "" {
+		fmt.Fprintln(stderr, banner)
+	}
 	if err := start(signals(), c); err != nil {
 		log.Error(err, "Controller manager failed")
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
@@ -209,7 +219,10 @@ func start(ctx context.Context, c *config) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controller.Setup(mgr, controller.Options{EnableWebhooks: c.enableWebhooks}); err != nil {
+	if err := controller.Setup(mgr, controller.Options{
+		EnableWebhooks:     c.enableWebhooks,
+		FaultKeepSourceMAC: c.faults.Has(faults.KeepSourceMAC),
+	}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

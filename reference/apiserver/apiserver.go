@@ -75,6 +75,18 @@ type Options struct {
 	// means no client-side limit; tests set a positive one to play a throttled server.
 	ClientQPS   float32
 	ClientBurst int
+
+	// Deliberate bugs for the suite's self-tests (package reference/faults); no flag sets
+	// them, only cmd/vmt-template-apiserver from VMT_REFERENCE_FAULTS. Never set them
+	// otherwise.
+	//
+	// FaultIgnoreParameterDefaults processes templates as if no parameter had a value.
+	FaultIgnoreParameterDefaults bool
+	// FaultCreateWithoutPermission makes /process create the VM as well, with the server's
+	// identity: a caller allowed virtualmachinetemplates/process but refused
+	// virtualmachinetemplates/create (by kube-apiserver, which authorizes the subresource
+	// before it proxies, and by this server's delegated SubjectAccessReview) still gets a VM.
+	FaultCreateWithoutPermission bool
 }
 
 // NewOptions returns upstream's defaults, with the secure port upstream deploys with.
@@ -149,6 +161,8 @@ func New(o *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.processor.FaultIgnoreParameterDefaults = o.FaultIgnoreParameterDefaults
+	h.faultCreateOnProcess = o.FaultCreateWithoutPermission
 
 	// Without --tls-cert-file an in-memory self-signed certificate keeps the server usable
 	// for development; deployments always pass a certificate.
@@ -231,7 +245,7 @@ func (o *Options) clientConfig() (*clientrest.Config, error) {
 func (h *handler) storage(v version) map[string]rest.Storage {
 	return map[string]rest.Storage{
 		core.PluralResourceName:                                 &parentREST{newObject: v.newParent},
-		core.PluralResourceName + "/" + core.ProcessSubresource: &subresourceREST{version: v, serve: h.process},
+		core.PluralResourceName + "/" + core.ProcessSubresource: &subresourceREST{version: v, serve: h.processOnly},
 		core.PluralResourceName + "/" + core.CreateSubresource:  &subresourceREST{version: v, serve: h.create},
 	}
 }

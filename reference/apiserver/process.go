@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/apiserver/pkg/warning"
 	clientrest "k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 	kubevirt "kubevirt.io/client-go/kubevirt"
 
@@ -36,6 +37,11 @@ type VirtualMachineCreator interface {
 type handler struct {
 	templates TemplateGetter
 	vms       VirtualMachineCreator
+	// processor is the engine as upstream's server uses it: crypto/rand for generated
+	// values (and, only in self-tests, Options.FaultIgnoreParameterDefaults).
+	processor engine.Processor
+	// faultCreateOnProcess is Options.FaultCreateWithoutPermission.
+	faultCreateOnProcess bool
 }
 
 func newHandler(cfg *clientrest.Config) (*handler, error) {
@@ -49,9 +55,6 @@ func newHandler(cfg *clientrest.Config) (*handler, error) {
 	}
 	return &handler{templates: templates, vms: vmClient{vms}}, nil
 }
-
-// processor is the engine as upstream's server uses it: crypto/rand for generated values.
-var processor engine.Processor
 
 // jsonLookahead is how far the YAML-or-JSON decoder looks for a leading '{', as upstream.
 const jsonLookahead = 1024
@@ -68,7 +71,7 @@ func (h *handler) process(ctx context.Context, body io.Reader, namespace, name s
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("error getting VirtualMachineTemplate: %w", err))
 	}
-	res, err := processor.Process(tpl, opts.Parameters)
+	res, err := h.processor.Process(tpl, opts.Parameters)
 	// Upstream sends the warnings as soon as the reference check ran, also when it or
 	// rendering then fails.
 	if res != nil {
@@ -84,6 +87,22 @@ func (h *handler) process(ctx context.Context, body io.Reader, namespace, name s
 		VirtualMachine: res.VirtualMachine,
 		Message:        res.Message,
 	}, nil
+}
+
+// processOnly is /process: process and create nothing, unless the deliberate
+// create-without-permission fault is injected, which also creates the VM with the server's
+// identity (a failed create is only logged; the answer stays that of /process).
+func (h *handler) processOnly(ctx context.Context, body io.Reader, namespace, name string) (*subresourcesv1beta1.ProcessedVirtualMachineTemplate, error) {
+	out, err := h.process(ctx, body, namespace, name)
+	if err != nil || !h.faultCreateOnProcess {
+		return out, err
+	}
+	if _, err := h.vms.Create(ctx, namespace, out.VirtualMachine.DeepCopy()); err != nil {
+		klog.InfoS("fault create-without-permission: creating the VM on /process failed", "namespace", namespace, "template", name, "err", err)
+	} else {
+		klog.InfoS("fault create-without-permission: created the VM on /process", "namespace", namespace, "template", name, "vm", out.VirtualMachine.Name)
+	}
+	return out, nil
 }
 
 // create processes, then creates the VM in the URL's namespace and answers with the VM as

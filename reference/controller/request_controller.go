@@ -56,6 +56,8 @@ type requestReconciler struct {
 	expander       Expander
 	clock          clock.PassiveClock
 	contentRequeue time.Duration
+	// faultKeepMAC is Options.FaultKeepSourceMAC.
+	faultKeepMAC bool
 }
 
 func (r *requestReconciler) Reconcile(ctx context.Context, key ctrl.Request) (_ ctrl.Result, retErr error) {
@@ -478,6 +480,9 @@ func (r *requestReconciler) createTemplate(ctx context.Context, req *v1beta1.Vir
 		return nil, fmt.Errorf("expanding VirtualMachine %s/%s returned nothing", src.Namespace, src.Name)
 	}
 	spec, err := templateSpec(vm, cloned, req.Namespace, func(volume string) string { return clonedDataVolumeName(req, volume) })
+	if err == nil && r.faultKeepMAC {
+		keepSourceMACs(vm, &spec)
+	}
 	if err != nil {
 		failPermanently(req, v1beta1.ReasonFailed)
 		return nil, err

@@ -57,6 +57,10 @@ type Options struct {
 	SnapshotContentRequeue time.Duration
 	// Clock measures TTLs; nil is the real clock.
 	Clock clock.PassiveClock
+	// FaultKeepSourceMAC is a deliberate bug for the suite's self-tests (package
+	// reference/faults): captured templates keep the source VM's interface MAC addresses.
+	// Never set it otherwise.
+	FaultKeepSourceMAC bool
 }
 
 // NewScheme knows every kind the controller manager reads or writes: Kubernetes, KubeVirt
@@ -160,6 +164,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		expander:       opts.Expander,
 		clock:          opts.Clock,
 		contentRequeue: opts.SnapshotContentRequeue,
+		faultKeepMAC:   opts.FaultKeepSourceMAC,
 	}
 	gate := &availabilityGate{
 		discovery:       opts.Discovery,

@@ -88,6 +88,21 @@ func stripUniqueIdentifiers(spec *virtv1.VirtualMachineSpec) {
 	}
 }
 
+// keepSourceMACs is the deliberate keep-source-mac bug (package reference/faults): it puts
+// the source VM's interface MAC addresses back into the template's spec, which templateSpec
+// made from a deep copy of the source's, interfaces in the same order.
+func keepSourceMACs(src *virtv1.VirtualMachine, spec *virtv1.VirtualMachineSpec) {
+	if src.Spec.Template == nil || spec.Template == nil {
+		return
+	}
+	from, to := src.Spec.Template.Spec.Domain.Devices.Interfaces, spec.Template.Spec.Domain.Devices.Interfaces
+	for i := range to {
+		if i < len(from) && from[i].Name == to[i].Name {
+			to[i].MacAddress = from[i].MacAddress
+		}
+	}
+}
+
 // templateSpec turns the expanded source VM into the template's VirtualMachine spec: unique
 // identifiers stripped, and every cloned volume rewritten to a DataVolume
 // "<disk>-${NAME}" whose DataVolumeTemplate clones the request's DataVolume from

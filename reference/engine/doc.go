@@ -6,6 +6,7 @@
 // # Surface
 //
 //	Processor{Rand io.Reader}                     nil Rand: crypto/rand
+//	    (FaultIgnoreParameterDefaults: a deliberate bug for the self-tests, reference/faults)
 //	(Processor).Process(tpl, values) (*Result, error)
 //	    /process after fetching the template: MergeParameters, reference check, Render.
 //	(Processor).Render(tpl) (*VirtualMachine, message, error)

@@ -21,6 +21,10 @@ type Processor struct {
 	// Rand feeds the expression generator; nil means crypto/rand. Tests pass a seeded
 	// reader to get reproducible values.
 	Rand io.Reader
+	// FaultIgnoreParameterDefaults is a deliberate bug for the suite's self-tests (package
+	// reference/faults): Process treats every declared parameter value as unset, so only the
+	// caller's values and the generators count. Never set it otherwise.
+	FaultIgnoreParameterDefaults bool
 }
 
 // Result is a processed template.
@@ -50,7 +54,14 @@ func (p Processor) rand() io.Reader {
 // (possibly several field errors) or StageProcessing (one). Whenever the reference check
 // ran, the returned *Result is non-nil and carries its Warnings, even with an error.
 func (p Processor) Process(tpl *v1beta1.VirtualMachineTemplate, values map[string]string) (*Result, error) {
-	params, err := MergeParameters(tpl.Spec.Parameters, values)
+	declared := tpl.Spec.Parameters
+	if p.FaultIgnoreParameterDefaults {
+		declared = slices.Clone(declared)
+		for i := range declared {
+			declared[i].Value = ""
+		}
+	}
+	params, err := MergeParameters(declared, values)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,10 @@ type Provider struct {
 	sim  *simulator
 }
 
+// faultsEnv is reference/faults.EnvVar: set, the simulator starts the template components
+// with deliberate bugs (the suite's self-tests).
+const faultsEnv = "VMT_REFERENCE_FAULTS"
+
 // defaultStartTimeout bounds the provider's start-up, simulator included.
 const defaultStartTimeout = 2 * time.Minute
 
@@ -42,6 +46,9 @@ func (p *Provider) Name() string { return "local" }
 // virt-operator role deploys the reference template controller and API server (template
 // CRDs included). It returns when the KubeVirt CR reports Available.
 func (p *Provider) Up(ctx context.Context) error {
+	if f := os.Getenv(faultsEnv); f != "" {
+		fmt.Fprintf(p.progress(), "WARNING: %s=%s: the reference implementation runs with deliberate faults; specs are meant to fail\n", faultsEnv, f)
+	}
 	binDir, err := ResolveBinaries(ctx, p.progress())
 	if err != nil {
 		return err

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +45,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/internal/pki"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
 	"github.com/vmt-conformance/vmt-conformance/reference/config"
+	"github.com/vmt-conformance/vmt-conformance/reference/faults"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
@@ -76,6 +79,10 @@ type Options struct {
 	// APIServerArgs are appended to vmt-template-apiserver's arguments (a test can start it
 	// throttled, e.g. --client-qps=5).
 	APIServerArgs []string
+	// Faults are the deliberate bugs both components are started with (package
+	// reference/faults): they get exactly this set in VMT_REFERENCE_FAULTS, whatever the
+	// simulator's own environment says. Empty, the default, injects nothing.
+	Faults faults.Set
 }
 
 func (o *Options) complete() error {
@@ -102,11 +109,26 @@ func (o *Options) complete() error {
 	return nil
 }
 
+// childEnv is the environment of both components: the simulator's, with
+// VMT_REFERENCE_FAULTS set to exactly o.Faults (removed when there are none).
+func (o *Options) childEnv() []string {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, faults.EnvVar+"=") })
+	if !o.Faults.Empty() {
+		env = append(env, faults.EnvVar+"="+o.Faults.String())
+	}
+	return env
+}
+
 // Setup registers the role with the simulator's manager. The manager's scheme must know
 // KubeVirt and apps/v1.
 func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := opts.complete(); err != nil {
 		return err
+	}
+	if banner := opts.Faults.Banner("vmt-sim operator role"); banner != "" {
+		// Loud on purpose: a run with faults must never be mistaken for a real one.
+		fmt.Fprintln(os.Stderr, banner)
+		ctrl.Log.WithName("sim-virt-operator").Info(banner)
 	}
 	disco, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
 	if err != nil {
@@ -276,7 +298,7 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		fmt.Sprintf("--secure-port=%d", apiPort),
 		"--tls-cert-file=" + apiCertFile,
 		"--tls-private-key-file=" + apiKeyFile,
-	}, r.opts.APIServerArgs...), logs, exited); err != nil {
+	}, r.opts.APIServerArgs...), r.opts.childEnv(), logs, exited); err != nil {
 		return err
 	}
 	if d.controller, err = start(ControllerDeployment, filepath.Join(r.opts.BinDir, "vmt-template-controller"), []string{
@@ -286,7 +308,7 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		fmt.Sprintf("--webhook-port=%d", hookPort),
 		"--health-probe-bind-address=" + d.healthAddr,
 		"--metrics-bind-address=0",
-	}, logs, exited); err != nil {
+	}, r.opts.childEnv(), logs, exited); err != nil {
 		_ = d.apiserver.stop()
 		return err
 	}

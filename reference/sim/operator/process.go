@@ -23,10 +23,10 @@ type process struct {
 	err  error         // exit status, valid after done
 }
 
-// start runs bin with args, appending its output to logDir/<name>.log. The child dies with the
+// start runs bin with args and the environment env, appending its output to logDir/<name>.log. The child dies with the
 // simulator (Pdeathsig) and runs in its own process group, so a terminal's ^C reaches only the
 // simulator, which stops it in order.
-func start(name, bin string, args []string, logDir string, exited func()) (*process, error) {
+func start(name, bin string, args, env []string, logDir string, exited func()) (*process, error) {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -35,6 +35,7 @@ func start(name, bin string, args []string, logDir string, exited func()) (*proc
 		return nil, fmt.Errorf("opening the log of %s: %w", name, err)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
