@@ -2,7 +2,6 @@ package selftest
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,22 +94,7 @@ func TestScaleSpecFailsOnAThrottledServer(t *testing.T) {
 // onlySpec is the one It the run selected.
 func onlySpec(t *testing.T, path string, out []byte) types.SpecReport {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("no report (%v):\n%s", err, tail(out))
-	}
-	var reports []types.Report
-	if err := json.Unmarshal(raw, &reports); err != nil {
-		t.Fatal(err)
-	}
-	var its []types.SpecReport
-	for _, r := range reports {
-		for _, s := range r.SpecReports {
-			if s.LeafNodeType == types.NodeTypeIt && s.State != types.SpecStateSkipped {
-				its = append(its, s)
-			}
-		}
-	}
+	its := ranSpecs(t, path, out)
 	if len(its) != 1 {
 		t.Fatalf("%d specs ran, want the sequential /process spec only:\n%s", len(its), tail(out))
 	}
