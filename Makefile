@@ -46,9 +46,9 @@ export VMT_BIN_DIR ?= $(BIN)
 lane-binaries: ## build the simulator and the reference template components the local lane runs
 	@echo "building $(LANE_BINS)"; go build -o $(BIN)/ $(addprefix ./cmd/,$(LANE_BINS))
 
-# The local lane drives the reference CLI; against a cluster, set VMT_VIRTCTL to a real virtctl
+# The local and kind lanes drive the reference CLI; against a cluster, set VMT_VIRTCTL to a real virtctl
 # (or leave it empty to use virtctl on PATH).
-ifeq ($(PROVIDER),local)
+ifneq ($(filter local kind,$(PROVIDER)),)
 export VMT_VIRTCTL ?= $(BIN)/vmt-virtctl
 endif
 
