@@ -10,7 +10,6 @@ package local
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -22,8 +21,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,27 +36,18 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1alpha1"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
 	"github.com/vmt-conformance/vmt-conformance/reference/apiserver"
+	"github.com/vmt-conformance/vmt-conformance/reference/config"
 )
 
-// Names of what Start installs: upstream's default overlay after its "virt-template-" prefix.
+// Names of what Start installs (reference/config's, which are upstream's).
 const (
-	DefaultNamespace   = "kubevirt"
-	ServiceName        = "virt-template-api-service"
-	ServiceAccountName = "virt-template-apiserver"
-	ClusterRoleName    = "virt-template-apiserver-role"
-	roleBindingName    = "virt-template-apiserver-rolebinding"
-	authDelegatorName  = "virt-template-apiserver:system:auth-delegator"
-	authReaderName     = "virt-template-apiserver-auth-reader"
+	DefaultNamespace   = config.DefaultNamespace
+	ServiceName        = config.APIServerService
+	ServiceAccountName = config.APIServerServiceAccount
 )
 
-// APIService names and priorities, as upstream's config/apiserver/apiservice.yaml.
-var apiServices = []struct {
-	version         string
-	versionPriority int64
-}{
-	{subresourcesv1alpha1.GroupVersion.Version, 15},
-	{subresourcesv1beta1.GroupVersion.Version, 10},
-}
+// apiServiceVersions are the versions Start registers, each as an APIService.
+var apiServiceVersions = []string{subresourcesv1alpha1.GroupVersion.Version, subresourcesv1beta1.GroupVersion.Version}
 
 var apiServiceResource = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
 
@@ -117,20 +105,23 @@ func StartWithOptions(ctx context.Context, admin *rest.Config, opts Options) (st
 		}
 	}()
 
-	if err := installIdentity(ctx, kube, opts.Namespace); err != nil {
-		return nil, err
-	}
 	server, port, caPEM, err := in.build(admin, opts)
 	if err != nil {
+		return nil, err
+	}
+	// The server's part of reference/config, as virt-operator would install it: namespace,
+	// service account, RBAC, the ExternalName Service to this port, both APIServices.
+	objs, err := config.Objects(config.Options{Namespace: opts.Namespace, CreateNamespace: true, CABundle: caPEM, APIServerExternalPort: int32(port)})
+	if err != nil {
+		return nil, err
+	}
+	if err := config.Apply(ctx, dyn, config.Select(objs, config.PartNamespace, config.PartAPIServer)); err != nil {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	in.cancel, in.done = cancel, make(chan error, 1)
 	go func() { in.done <- server.Run(runCtx) }()
 
-	if err := register(ctx, kube, dyn, opts.Namespace, port, caPEM); err != nil {
-		return nil, err
-	}
 	if err := waitServing(ctx, kube, dyn, opts, in.done); err != nil {
 		return nil, err
 	}
@@ -205,10 +196,10 @@ func (in *instance) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		var errs []error
-		for _, s := range apiServices {
-			err := in.dyn.Resource(apiServiceResource).Delete(ctx, s.version+"."+core.SubresourceGroupName, metav1.DeleteOptions{})
+		for _, v := range apiServiceVersions {
+			err := in.dyn.Resource(apiServiceResource).Delete(ctx, v+"."+core.SubresourceGroupName, metav1.DeleteOptions{})
 			if err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("deleting APIService %s: %w", s.version, err))
+				errs = append(errs, fmt.Errorf("deleting APIService %s: %w", v, err))
 			}
 		}
 		if in.done != nil {
@@ -224,145 +215,6 @@ func (in *instance) stop() error {
 		in.err = errors.Join(errs...)
 	})
 	return in.err
-}
-
-// installIdentity creates the install namespace, the server's service account and upstream's
-// RBAC for it: get templates, create VMs, delegate authn/authz, read the front-proxy config.
-func installIdentity(ctx context.Context, kube kubernetes.Interface, ns string) error {
-	labels := func(component string) map[string]string {
-		return map[string]string{"app.kubernetes.io/name": "virt-template", "kubevirt.io": component}
-	}
-	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ServiceAccountName, Namespace: ns}}
-	steps := []struct {
-		what string
-		do   func() error
-	}{
-		{"namespace " + ns, func() error {
-			_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-			return err
-		}},
-		{"service account", func() error {
-			_, err := kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{
-				ObjectMeta:                   metav1.ObjectMeta{Name: ServiceAccountName, Namespace: ns, Labels: labels("virt-template-apiserver")},
-				AutomountServiceAccountToken: new(bool),
-			}, metav1.CreateOptions{})
-			return err
-		}},
-		{"cluster role " + ClusterRoleName, func() error {
-			return applyClusterRole(ctx, kube, &rbacv1.ClusterRole{
-				ObjectMeta: metav1.ObjectMeta{Name: ClusterRoleName, Labels: labels("virt-template-apiserver")},
-				Rules: []rbacv1.PolicyRule{
-					{APIGroups: []string{"kubevirt.io"}, Resources: []string{"virtualmachines"}, Verbs: []string{"create"}},
-					{APIGroups: []string{core.GroupName}, Resources: []string{core.PluralResourceName, core.PluralResourceName + "/status"}, Verbs: []string{"get"}},
-				},
-			})
-		}},
-		{"cluster role binding " + roleBindingName, func() error {
-			return applyClusterRoleBinding(ctx, kube, &rbacv1.ClusterRoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: roleBindingName, Labels: labels("virt-template-apiserver-rolebinding")},
-				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ClusterRoleName},
-				Subjects:   subjects,
-			})
-		}},
-		{"cluster role binding " + authDelegatorName, func() error {
-			return applyClusterRoleBinding(ctx, kube, &rbacv1.ClusterRoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: authDelegatorName, Labels: labels("virt-template-apiserver-system-auth-delegator")},
-				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:auth-delegator"},
-				Subjects:   subjects,
-			})
-		}},
-		{"role binding kube-system/" + authReaderName, func() error {
-			rb := &rbacv1.RoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: authReaderName, Namespace: metav1.NamespaceSystem, Labels: labels("virt-template-apiserver-auth-reader")},
-				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "extension-apiserver-authentication-reader"},
-				Subjects:   subjects,
-			}
-			_, err := kube.RbacV1().RoleBindings(rb.Namespace).Create(ctx, rb, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				_, err = kube.RbacV1().RoleBindings(rb.Namespace).Update(ctx, rb, metav1.UpdateOptions{})
-			}
-			return err
-		}},
-	}
-	for _, s := range steps {
-		if err := s.do(); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating %s: %w", s.what, err)
-		}
-	}
-	return nil
-}
-
-func applyClusterRole(ctx context.Context, kube kubernetes.Interface, cr *rbacv1.ClusterRole) error {
-	_, err := kube.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		_, err = kube.RbacV1().ClusterRoles().Update(ctx, cr, metav1.UpdateOptions{})
-	}
-	return err
-}
-
-func applyClusterRoleBinding(ctx context.Context, kube kubernetes.Interface, crb *rbacv1.ClusterRoleBinding) error {
-	_, err := kube.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		_, err = kube.RbacV1().ClusterRoleBindings().Update(ctx, crb, metav1.UpdateOptions{})
-	}
-	return err
-}
-
-// register points the aggregator at port: an ExternalName Service to localhost (no
-// kube-proxy here) and upstream's two APIServices with the CA bundle injected. Existing
-// objects from an earlier run are replaced.
-func register(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, ns string, port int, caPEM []byte) error {
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: ServiceName, Namespace: ns,
-			Labels: map[string]string{"app.kubernetes.io/name": "virt-template", "kubevirt.io": "virt-template-api-service"}},
-		Spec: corev1.ServiceSpec{
-			Type:         corev1.ServiceTypeExternalName,
-			ExternalName: "localhost",
-			Ports:        []corev1.ServicePort{{Name: "http-api", Port: int32(port), Protocol: corev1.ProtocolTCP}},
-		},
-	}
-	err := kube.CoreV1().Services(ns).Delete(ctx, ServiceName, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("replacing service %s: %w", ServiceName, err)
-	}
-	if _, err := kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("creating service %s: %w", ServiceName, err)
-	}
-
-	client := dyn.Resource(apiServiceResource)
-	for _, s := range apiServices {
-		obj := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "apiregistration.k8s.io/v1",
-			"kind":       "APIService",
-			"metadata": map[string]any{
-				"name": s.version + "." + core.SubresourceGroupName,
-				"labels": map[string]any{
-					"app.kubernetes.io/name": "virt-template",
-					"kubevirt.io":            "virt-template-apiserver-aggregator",
-				},
-			},
-			"spec": map[string]any{
-				"group":                core.SubresourceGroupName,
-				"version":              s.version,
-				"groupPriorityMinimum": int64(1000),
-				"versionPriority":      s.versionPriority,
-				"service":              map[string]any{"namespace": ns, "name": ServiceName, "port": int64(port)},
-				"caBundle":             base64.StdEncoding.EncodeToString(caPEM),
-			},
-		}}
-		existing, err := client.Get(ctx, obj.GetName(), metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			_, err = client.Create(ctx, obj, metav1.CreateOptions{})
-		case err == nil:
-			obj.SetResourceVersion(existing.GetResourceVersion())
-			_, err = client.Update(ctx, obj, metav1.UpdateOptions{})
-		}
-		if err != nil {
-			return fmt.Errorf("registering APIService %s: %w", obj.GetName(), err)
-		}
-	}
-	return nil
 }
 
 // probeTemplate is a template name nobody creates: processing it through the aggregator
@@ -384,8 +236,8 @@ func waitServing(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Int
 			return false, fmt.Errorf("template API server stopped while registering: %v", err)
 		default:
 		}
-		for _, s := range apiServices {
-			name := s.version + "." + core.SubresourceGroupName
+		for _, v := range apiServiceVersions {
+			name := v + "." + core.SubresourceGroupName
 			obj, err := dyn.Resource(apiServiceResource).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				last = err.Error()
