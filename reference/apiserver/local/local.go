@@ -1,7 +1,9 @@
-// Package local runs the reference template API server for the hermetic lane: in-process,
-// on a free loopback port, registered with the cluster's aggregator the way upstream's
-// deployment is (install namespace, service, both APIServices, the server's RBAC), so every
-// request reaches it through kube-apiserver with the caller's identity.
+// Package local runs the reference template API server in-process against a hermetic
+// control plane, for the server's own integration tests and benchmarks (the hermetic lane
+// runs the binary instead, see reference/sim/operator): on a free loopback port, registered
+// with the cluster's aggregator with the server's part of reference/config (namespace,
+// service account, RBAC, Service, both APIServices), so every request reaches it through
+// kube-apiserver with the caller's identity.
 //
 // There is no kube-proxy on the hermetic control plane, so the Service is an ExternalName to
 // localhost carrying the server's port, and the serving certificate names
