@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,16 +28,30 @@ func TestPercentileNearestRank(t *testing.T) {
 	}
 }
 
+// overlapWait bounds how long the first call waits for a second one to be in flight; a Run
+// that never calls concurrently ends the wait and fails the concurrency check.
+const overlapWait = 10 * time.Second
+
 func TestRunCountsEveryCallOnceAndItsFailures(t *testing.T) {
 	var seen [50]atomic.Int32
 	var inFlight, peak atomic.Int32
-	f := Run(context.Background(), 50, 4, func(_ context.Context, i int) (int, error) {
+	overlap := make(chan struct{})
+	var once sync.Once
+	ctx, cancel := context.WithTimeout(context.Background(), overlapWait)
+	defer cancel()
+	f := Run(ctx, 50, 4, func(ctx context.Context, i int) (int, error) {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
 		seen[i].Add(1)
-		time.Sleep(time.Millisecond) // long enough for the clients to overlap
+		if n >= 2 {
+			once.Do(func() { close(overlap) })
+		}
+		select { // calls stay in flight until two overlap: the peak check below is deterministic
+		case <-overlap:
+		case <-ctx.Done():
+		}
 		switch i {
 		case 7:
 			return 429, nil

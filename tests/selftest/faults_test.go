@@ -68,9 +68,6 @@ var faultCases = []faultCase{
 // still pass: the lane itself works and the failure is the fault's. That the same specs pass
 // without any fault is what the tier1 lane shows on every run.
 func TestReferenceFaultsAreCaught(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the suite on the hermetic lane")
-	}
 	if err := local.CheckAssets(local.DefaultAssetsDir()); err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,6 @@ const minRate = 100
 // own client throttled to client-go's default (5 QPS), the sequential /process spec of the
 // scale lane fails, and its message names the measured rate and the threshold.
 func TestScaleSpecFailsOnAThrottledServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the suite on the hermetic lane")
-	}
 	if err := local.CheckAssets(local.DefaultAssetsDir()); err != nil {
 		t.Fatal(err)
 	}
