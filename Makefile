@@ -52,11 +52,15 @@ ifneq ($(filter local kind,$(PROVIDER)),)
 export VMT_VIRTCTL ?= $(BIN)/vmt-virtctl
 endif
 
-e2e: tools $(if $(filter local,$(PROVIDER)),cluster-binaries lane-binaries) ## run LANE (tier1) on PROVIDER (local); summary and report paths at the end
-	$(BIN)/vmt-e2e --lane $(LANE) --provider $(PROVIDER) --procs $(PROCS) --artifacts $(ARTIFACTS) --ginkgo $(BIN)/ginkgo
+e2e: tools $(if $(filter local,$(PROVIDER)),cluster-binaries lane-binaries) ## run LANE (tier1) on PROVIDER (local, playing PROFILE: kubevirt-1.9 | kubevirt-1.8); summary and report paths at the end
+	$(BIN)/vmt-e2e --lane $(LANE) --provider $(PROVIDER) $(if $(PROFILE),--profile '$(PROFILE)') --procs $(PROCS) --artifacts $(ARTIFACTS) --ginkgo $(BIN)/ginkgo
+
+# The self-tests run whole hermetic lanes; on a busy 2-core machine their package takes longer
+# than go test's default 10 minutes.
+UNIT_TIMEOUT ?= 30m
 
 unit: cluster-binaries lane-binaries tools ## unit and integration tests of the framework, tiers, fixtures and reference implementation
-	go test -count=1 $(GO_UNIT_PKGS)
+	go test -count=1 -timeout $(UNIT_TIMEOUT) $(GO_UNIT_PKGS)
 
 verify: ## fail when generated files (CRDs, deepcopy) are out of date
 	@if [ -x ci/tools/generate.sh ] || [ -f ci/tools/generate.sh ]; then bash ci/tools/generate.sh --verify; fi
@@ -74,6 +78,13 @@ bench: cluster-binaries lane-binaries ## print the figures the issues target: lo
 	@echo "scale lane (VMT-024) on the hermetic lane against the reference implementation; reports in $(ARTIFACTS)/bench"
 	@$(MAKE) --no-print-directory e2e LANE=scale PROCS=1 ARTIFACTS=$(ARTIFACTS)/bench | \
 		awk '/^== scale:/ {on=1} /^== / && !/^== scale:/ {on=0} on || /^[0-9]+ passed, [0-9]+ failed$$/'
+
+.PHONY: stress
+stress: ## make unit + the hermetic lane, ROUNDS (5) times under load (HOGS=2 busy processes per core); RUN=unit|lanes|both, LANES, PROFILES (all), PKGS, TESTS, ROUND_TIMEOUT (45m), STRESS_TIMEOUT (4h), STRESS_OUT
+	@go build -o $(BIN)/vmt-stress ./cmd/vmt-stress
+	@$(BIN)/vmt-stress --procs '$(PROCS)' $(if $(ROUNDS),--rounds='$(ROUNDS)') $(if $(HOGS),--hogs='$(HOGS)') $(if $(RUN),--run='$(RUN)') \
+		$(if $(LANES),--lanes='$(LANES)') $(if $(PROFILES),--profiles='$(PROFILES)') $(if $(PKGS),--pkgs='$(PKGS)') $(if $(TESTS),--test-run='$(TESTS)') \
+		$(if $(ROUND_TIMEOUT),--round-timeout='$(ROUND_TIMEOUT)') $(if $(STRESS_TIMEOUT),--timeout='$(STRESS_TIMEOUT)') $(if $(STRESS_OUT),--out='$(STRESS_OUT)')
 
 fuzz: ## fuzz the processing engine for FUZZTIME (10m)
 	go test -run '^$$' -fuzz FuzzProcess -fuzztime $(FUZZTIME) ./reference/engine/

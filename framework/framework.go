@@ -13,6 +13,8 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework/client"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
 	"github.com/vmt-conformance/vmt-conformance/framework/config"
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
+	"github.com/vmt-conformance/vmt-conformance/framework/sut"
 )
 
 // Session is what the first Ginkgo process hands to the others after bringing the cluster up.
@@ -25,6 +27,8 @@ type Session struct {
 	// ComponentLogs are the template components' log files when the provider that the first
 	// process brought up has them (cluster.ComponentLogger), for the failure dumps.
 	ComponentLogs []string `json:"componentLogs,omitempty"`
+	// SUT is the system under test the first process detected (framework/sut).
+	SUT sut.SUT `json:"sut"`
 }
 
 // Encode serialises the session for SynchronizedBeforeSuite.
@@ -55,6 +59,9 @@ func Connect(c *config.Config, raw []byte) error {
 	}
 	restCfg.QPS, restCfg.Burst = 100, 200
 	restCfg.UserAgent = "vmt-conformance/" + s.RunID
+	// Every client built from here on (admin, personas) speaks the cluster's template API
+	// version with the v1beta1 Go types (framework/client/version.go).
+	client.SetSpokenVersion(s.SUT.TemplateVersion())
 	cs, err := client.New(restCfg)
 	if err != nil {
 		return err
@@ -78,6 +85,23 @@ func Capabilities() cluster.Capabilities { return caps }
 
 // RunID identifies this run in labels of everything the suite creates.
 func RunID() string { return session.RunID }
+
+// SUT is the system under test: versions served, preferred and spoken, KubeVirt and
+// virt-template versions (and how they were learned), the implementation and profile.
+func SUT() sut.SUT { return session.SUT }
+
+// Release is the virt-template behaviour specs expect: the detected release, or the one
+// --vmt.expect-release forces; unknown means the newest behaviour.
+//
+//	if framework.Release().Has(release.StripsMACSerialUUID) { … }
+func Release() release.Release { return session.SUT.Release() }
+
+// SubresourceVersion is the subresources.template.kubevirt.io version the suite speaks,
+// for /process and /create: v1beta1, or v1alpha1 on a cluster that serves only that.
+func SubresourceVersion() string { return session.SUT.SubresourceVersion() }
+
+// TemplateVersion is the template.kubevirt.io version the clients speak on the wire.
+func TemplateVersion() string { return session.SUT.TemplateVersion() }
 
 // CurrentSession is the session this process joined.
 func CurrentSession() Session { return session }

@@ -78,7 +78,7 @@ var _ = Describe("Template admission: rendering the defaults", tiers.Scenario("V
 		Expect(got.Status.Conditions).To(ContainElement(HaveField("Message", "VirtualMachineTemplate is ready to be processed")))
 
 		By("creating a VM from it in one step (VMT-004 post-#131)")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.CreateSubresource, params{})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.CreateSubresource, params{})
 		Expect(call).To(haveStatus(http.StatusOK), "%s", call)
 	})
 

@@ -36,7 +36,7 @@ func existingWorkload(ctx SpecContext) string {
 	GinkgoHelper()
 	ns := namespace.New(ctx)
 	tpl := createTemplate(ctx, ns, namedTemplate("before"))
-	call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-before"})
+	call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-before"})
 	Expect(call).To(haveStatus(http.StatusOK), "%s", call)
 	createObject(ctx, fixtures.Request(ns, "vm-before", fixtures.WithRequestNamespace(ns)))
 	return ns
@@ -61,7 +61,7 @@ var _ = Describe("Template capability disabled", tiers.Scenario("VMT-014"), Seri
 		Expect(framework.Admin().Client.Create(ctx, fixtures.Request(ns, "vm-before", fixtures.WithRequestNamespace(ns)))).NotTo(Succeed())
 
 		By("calling /process")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, "before", core.ProcessSubresource, params{"NAME": "x"})
+		call := callSubresource(ctx, framework.Admin(), ns, "before", core.ProcessSubresource, params{"NAME": "x"})
 		Expect(call.Status).To(Equal(http.StatusNotFound), "%s", call)
 
 		By("checking the VM made from a template is still there")
@@ -97,7 +97,7 @@ var _ = Describe("Template capability re-enabled", tiers.Scenario("VMT-015"), Se
 		By("creating a new template, a VM from it and a request")
 		tpl := createTemplate(ctx, ns, namedTemplate("after"))
 		awaitTemplateReady(ctx, ns, tpl.Name)
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-after"})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-after"})
 		Expect(call).To(haveStatus(http.StatusOK), "%s", call)
 		createObject(ctx, fixtures.Request(ns, "vm-after", fixtures.WithRequestNamespace(ns)))
 	})

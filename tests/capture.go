@@ -118,7 +118,7 @@ var _ = Describe("Capturing a template from an existing VM", tiers.Scenario("VMT
 			}).WithContext(ctx).WithTimeout(wait.Medium).Should(BeEmpty(), "snapshots of the request in %s", source)
 
 			By("creating a VM from the captured template with /create")
-			call := callSubresource(ctx, framework.Admin(), "v1beta1", target, "captured", core.CreateSubresource, params{"NAME": "vm-from-capture"})
+			call := callSubresource(ctx, framework.Admin(), target, "captured", core.CreateSubresource, params{"NAME": "vm-from-capture"})
 			Expect(call.Err).NotTo(HaveOccurred(), "%s", call)
 			created := awaitVMReady(ctx, target, "vm-from-capture")
 			for _, iface := range created.Spec.Template.Spec.Domain.Devices.Interfaces {

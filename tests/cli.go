@@ -18,6 +18,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/virtctl"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
 )
@@ -95,7 +96,7 @@ var _ = Describe("virtctl template process", tiers.Scenario("VMT-006"), func() {
 		Expect(vm.Spec.Template.Spec.Domain.CPU.Cores).To(BeEquivalentTo(3))
 		Expect(vm.Labels).To(HaveKeyWithValue("suffix", MatchRegexp(`^s-[a-z0-9]{6}$`)))
 		Expect(res.Stderr).To(ContainSubstring("Start vm-a with virtctl start vm-a"), "the message goes to stderr")
-		Consistently(vmsIn(ns)).WithContext(ctx).Should(BeEmpty(), "process creates nothing")
+		Consistently(vmsIn(ns)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty(), "process creates nothing")
 	})
 
 	It("gives the same VM with --local as on the server, except generated values", func(ctx SpecContext) {

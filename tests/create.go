@@ -13,6 +13,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/rbac"
 	"github.com/vmt-conformance/vmt-conformance/framework/virtctl"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
@@ -43,7 +44,7 @@ var _ = Describe("Creating a VM from a template in one step", tiers.Scenario("VM
 		tpl := createTemplate(ctx, ns, smallTemplate("small"))
 
 		By("posting ProcessOptions with NAME=vm-one-step to /create")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-one-step"})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-one-step"})
 		Expect(call.Err).NotTo(HaveOccurred(), "%s", call)
 		Expect(call.Status).To(Equal(http.StatusOK))
 
@@ -68,7 +69,7 @@ var _ = Describe("Creating a VM from a template in one step", tiers.Scenario("VM
 		tpl := createTemplate(ctx, ns, smallTemplate("small"))
 
 		By("posting empty ProcessOptions to /create")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.CreateSubresource, params{})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.CreateSubresource, params{})
 		Expect(call.Err).NotTo(HaveOccurred(), "%s", call)
 		name := call.Processed.VirtualMachine.Name
 		Expect(name).To(MatchRegexp(`^vm-[a-z0-9]{5}$`))
@@ -83,14 +84,14 @@ var _ = Describe("Creating a VM from a template in one step", tiers.Scenario("VM
 		processOnly.Grant(ctx, ns, rbac.ProcessTemplates(tpl.Name), rbac.ViewTemplates())
 
 		By("checking the user can process the template")
-		processed := callSubresource(ctx, processOnly.Clients, "v1beta1", ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-denied"})
+		processed := callSubresource(ctx, processOnly.Clients, ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-denied"})
 		Expect(processed).To(haveStatus(http.StatusOK), "%s", processed)
 
 		By("posting to /create as that user")
-		call := callSubresource(ctx, processOnly.Clients, "v1beta1", ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-denied"})
+		call := callSubresource(ctx, processOnly.Clients, ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-denied"})
 		Expect(call).To(haveStatus(http.StatusForbidden), "%s", call)
 		Expect(call.Err).To(beForbidden())
-		Consistently(vmsIn(ns)).WithContext(ctx).Should(BeEmpty(), "VMs after a refused /create")
+		Consistently(vmsIn(ns)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty(), "VMs after a refused /create")
 	})
 
 	It("creates the VM with virtctl template process --create", tiers.Requires(tiers.RequiresVirtctl), func(ctx SpecContext) {

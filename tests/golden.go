@@ -99,7 +99,7 @@ var _ = Describe("A VM from a boot-source template", tiers.Scenario("VMT-001"), 
 
 	It("boots the guest from the cloned disk", tiers.Requires(tiers.RequiresGuest), func(ctx SpecContext) {
 		tpl := createTemplate(ctx, ns, goldenTemplate(dsNamespace, dsName))
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, "create", params{"NAME": "vm-boot"})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, "create", params{"NAME": "vm-boot"})
 		Expect(call.Err).NotTo(HaveOccurred(), "%s", call)
 		expectGoldenVM(ctx, ns, "vm-boot", dsNamespace, dsName)
 
@@ -127,7 +127,7 @@ var _ = Describe("Using a template from another namespace", tiers.Scenario("VMT-
 		owner.Grant(ctx, mine, rbac.ManageVMs(), rbac.CreateDataVolumes())
 
 		By("processing in A and creating the VM in B")
-		call := callSubresource(ctx, owner.Clients, "v1beta1", shared, tpl.Name, "process", params{"NAME": "vm-cross"})
+		call := callSubresource(ctx, owner.Clients, shared, tpl.Name, "process", params{"NAME": "vm-cross"})
 		Expect(call.Err).NotTo(HaveOccurred(), "%s", call)
 		vm := call.Processed.VirtualMachine.DeepCopy()
 		vm.Namespace = mine

@@ -41,7 +41,7 @@ var _ = Describe("Templates with instance types and preferences", tiers.Scenario
 		for _, tc := range []struct{ instancetype, memory string }{{"u1.small", "2Gi"}, {"u1.medium", "4Gi"}} {
 			name := "vm-" + tc.instancetype[3:]
 			By("creating " + name + " with INSTANCETYPE=" + tc.instancetype)
-			call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.CreateSubresource, params{"NAME": name, "INSTANCETYPE": tc.instancetype})
+			call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.CreateSubresource, params{"NAME": name, "INSTANCETYPE": tc.instancetype})
 			Expect(call.Err).NotTo(HaveOccurred(), "%s", call)
 			vm := call.Processed.VirtualMachine
 			Expect(vm.Spec.Instancetype).To(HaveField("Name", tc.instancetype))

@@ -12,6 +12,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
@@ -50,7 +51,7 @@ var _ = Describe("Processing a template on the server", tiers.Scenario("VMT-003"
 		tpl := createTemplate(ctx, ns, everyKind())
 
 		By("processing it with NAME=vm-a and CPU=4")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-a", "CPU": "4"})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-a", "CPU": "4"})
 		Expect(call.Err).NotTo(HaveOccurred(), "processing: %s", call)
 		Expect(call.Status).To(Equal(http.StatusOK))
 		out := call.Processed
@@ -79,7 +80,7 @@ var _ = Describe("Processing a template on the server", tiers.Scenario("VMT-003"
 		Expect(string(raw)).NotTo(ContainSubstring("${"), "no placeholder left in the rendered VM")
 
 		By("checking no VirtualMachine was created")
-		Consistently(vmsIn(ns)).WithContext(ctx).Should(BeEmpty(), "VMs in the template's namespace after /process")
+		Consistently(vmsIn(ns)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty(), "VMs in the template's namespace after /process")
 	})
 
 	It("generates a new value per call unless the caller passes one", func(ctx SpecContext) {
@@ -101,18 +102,18 @@ var _ = Describe("Processing a template on the server", tiers.Scenario("VMT-003"
 		tpl := createTemplate(ctx, ns, everyKind())
 
 		By("processing with an unknown key")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-a", "UNKNOWN": "x"})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-a", "UNKNOWN": "x"})
 		Expect(call).To(haveStatus(http.StatusConflict), "%s", call)
 		Expect(apierrors.IsConflict(call.Err)).To(BeTrue(), "%s", call)
 		Expect(call.Err).To(MatchError(ContainSubstring("parameter UNKNOWN not found in template")))
-		Consistently(vmsIn(ns)).WithContext(ctx).Should(BeEmpty())
+		Consistently(vmsIn(ns)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty())
 	})
 
 	It("answers 422 Invalid when a required parameter has no value", func(ctx SpecContext) {
 		tpl := createTemplate(ctx, ns, everyKind())
 
 		By("processing without NAME")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.ProcessSubresource, params{})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.ProcessSubresource, params{})
 		Expect(call).To(haveStatus(http.StatusUnprocessableEntity), "%s", call)
 		Expect(apierrors.IsInvalid(call.Err)).To(BeTrue(), "%s", call)
 		Expect(causeFields(call.Err)).To(ContainElement("spec.parameters[0].value"))
@@ -139,18 +140,18 @@ var _ = Describe("Processing a template on the server", tiers.Scenario("VMT-003"
 		AddReportEntry("undefined reference refused at", "/process (no template webhook)")
 
 		By("processing it with NAME=vm-a")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-a"})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-a"})
 		Expect(call).To(haveStatus(http.StatusUnprocessableEntity), "%s", call)
 		Expect(causeFields(call.Err)).To(ContainElement("spec.virtualMachine"))
 		Expect(call.Err).To(MatchError(ContainSubstring("references undefined parameter UNDEFINED")))
-		Consistently(vmsIn(ns)).WithContext(ctx).Should(BeEmpty())
+		Consistently(vmsIn(ns)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty())
 	})
 
 	It("answers 422 Invalid when a typed value does not fit its field", func(ctx SpecContext) {
 		tpl := createTemplate(ctx, ns, everyKind())
 
 		By("processing with CPU=many, a string for the integer cpu.cores")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-a", "CPU": "many"})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-a", "CPU": "many"})
 		Expect(call).To(haveStatus(http.StatusUnprocessableEntity), "%s", call)
 		Expect(call.Err).To(MatchError(ContainSubstring("cpu.cores")))
 	})
@@ -163,7 +164,7 @@ var _ = Describe("Processing a template on the server", tiers.Scenario("VMT-003"
 		))
 
 		By("processing it")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.ProcessSubresource, params{})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.ProcessSubresource, params{})
 		Expect(call.Err).NotTo(HaveOccurred(), "%s", call)
 		Expect(call.Processed.VirtualMachine.Name).To(Equal("vm-unused"))
 		Expect(call.Warnings).To(ContainElement(ContainSubstring("UNUSED is defined but never referenced")), "API warnings")
@@ -171,7 +172,7 @@ var _ = Describe("Processing a template on the server", tiers.Scenario("VMT-003"
 
 	It("reports a template that does not exist as an error and creates nothing", func(ctx SpecContext) {
 		By("processing a template name that is not in the namespace")
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, "no-such-template", core.ProcessSubresource, params{})
+		call := callSubresource(ctx, framework.Admin(), ns, "no-such-template", core.ProcessSubresource, params{})
 		// Upstream wraps the failed read into 500 InternalError (virt-template.md §3.2, §10);
 		// 404 would be the better answer, so both pass and anything else fails.
 		Expect(call.Status).To(BeElementOf(http.StatusInternalServerError, http.StatusNotFound), "%s", call)

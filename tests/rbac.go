@@ -12,6 +12,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/rbac"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
@@ -46,7 +47,7 @@ var _ = Describe("Restricting users to approved templates", tiers.Scenario("VMT-
 		user.Grant(ctx, ns, rbac.CreateFromTemplates(approved.Name), rbac.ProcessTemplates(approved.Name))
 
 		By("creating a VM through /create of the approved template")
-		call := callSubresource(ctx, user.Clients, "v1beta1", ns, approved.Name, core.CreateSubresource, params{"NAME": "vm-approved"})
+		call := callSubresource(ctx, user.Clients, ns, approved.Name, core.CreateSubresource, params{"NAME": "vm-approved"})
 		Expect(call).To(haveStatus(http.StatusOK), "%s", call)
 		got, err := getVM(ctx, ns, "vm-approved")
 		Expect(err).NotTo(HaveOccurred(), "the VM made through the approved template")
@@ -54,7 +55,7 @@ var _ = Describe("Restricting users to approved templates", tiers.Scenario("VMT-
 
 		By("calling /create and /process of the unapproved template")
 		for _, sub := range []string{core.CreateSubresource, core.ProcessSubresource} {
-			call := callSubresource(ctx, user.Clients, "v1beta1", ns, unapproved.Name, sub, params{"NAME": "vm-unapproved"})
+			call := callSubresource(ctx, user.Clients, ns, unapproved.Name, sub, params{"NAME": "vm-unapproved"})
 			Expect(call).To(haveStatus(http.StatusForbidden), "/%s of the unapproved template: %s", sub, call)
 		}
 
@@ -91,7 +92,7 @@ var _ = Describe("Restricting users to approved templates", tiers.Scenario("VMT-
 
 		By("processing and creating from the template")
 		for _, sub := range []string{core.ProcessSubresource, core.CreateSubresource} {
-			call := callSubresource(ctx, viewer.Clients, "v1beta1", ns, tpl.Name, sub, params{"NAME": "vm-viewer"})
+			call := callSubresource(ctx, viewer.Clients, ns, tpl.Name, sub, params{"NAME": "vm-viewer"})
 			Expect(call).To(haveStatus(http.StatusForbidden), "/%s as a viewer: %s", sub, call)
 		}
 	})
@@ -119,7 +120,7 @@ var _ = Describe("Restricting users to approved templates", tiers.Scenario("VMT-
 		Expect(owner.Clients.Client.Delete(ctx, tpl)).To(Succeed())
 
 		By("checking that owning templates does not grant using them")
-		call := callSubresource(ctx, owner.Clients, "v1beta1", ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-owner"})
+		call := callSubresource(ctx, owner.Clients, ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-owner"})
 		Expect(call).To(haveStatus(http.StatusForbidden), "%s", call)
 	})
 })
@@ -138,10 +139,10 @@ var _ = Describe("No namespace bypass through templates", tiers.Scenario("VMT-02
 
 		By("calling /process and /create of the template in the foreign namespace")
 		for _, sub := range []string{core.ProcessSubresource, core.CreateSubresource} {
-			call := callSubresource(ctx, user.Clients, "v1beta1", foreign, tpl.Name, sub, params{"NAME": "vm-foreign"})
+			call := callSubresource(ctx, user.Clients, foreign, tpl.Name, sub, params{"NAME": "vm-foreign"})
 			Expect(call).To(haveStatus(http.StatusForbidden), "/%s in %s: %s", sub, foreign, call)
 		}
-		Consistently(vmsIn(foreign)).WithContext(ctx).Should(BeEmpty(), "VMs in the foreign namespace")
+		Consistently(vmsIn(foreign)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty(), "VMs in the foreign namespace")
 	})
 
 	It("cannot land a VM outside the template's namespace through a parameterised namespace", func(ctx SpecContext) {
@@ -161,17 +162,17 @@ var _ = Describe("No namespace bypass through templates", tiers.Scenario("VMT-02
 		user.Grant(ctx, target, rbac.CreateFromTemplates(tpl.Name), rbac.ProcessTemplates(tpl.Name))
 
 		By("checking /process keeps the parameterised namespace")
-		processed := callSubresource(ctx, user.Clients, "v1beta1", target, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-escape", "NAMESPACE": other})
+		processed := callSubresource(ctx, user.Clients, target, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-escape", "NAMESPACE": other})
 		Expect(processed).To(haveStatus(http.StatusOK), "%s", processed)
 		Expect(processed.Processed.VirtualMachine.Namespace).To(Equal(other))
 
 		By("posting /create with NAMESPACE set to a namespace the user cannot write")
-		call := callSubresource(ctx, user.Clients, "v1beta1", target, tpl.Name, core.CreateSubresource, params{"NAME": "vm-escape", "NAMESPACE": other})
+		call := callSubresource(ctx, user.Clients, target, tpl.Name, core.CreateSubresource, params{"NAME": "vm-escape", "NAMESPACE": other})
 		Expect(call.Err).To(HaveOccurred(), "/create must not create a VM outside %s: %s", target, call)
 		Expect(call.Status).To(BeNumerically(">=", 400), "%s", call)
 
 		By("checking no VM exists in either namespace")
-		Consistently(vmsIn(other)).WithContext(ctx).Should(BeEmpty(), "VMs in %s", other)
+		Consistently(vmsIn(other)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty(), "VMs in %s", other)
 		Expect(vmsIn(target)(ctx)).To(BeEmpty(), "VMs in %s", target)
 	})
 
@@ -187,7 +188,7 @@ var _ = Describe("No namespace bypass through templates", tiers.Scenario("VMT-02
 		user.Grant(ctx, mine, rbac.ManageVMs())
 
 		By("processing the shared template")
-		call := callSubresource(ctx, user.Clients, "v1beta1", shared, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-cross"})
+		call := callSubresource(ctx, user.Clients, shared, tpl.Name, core.ProcessSubresource, params{"NAME": "vm-cross"})
 		Expect(call).To(haveStatus(http.StatusOK), "%s", call)
 		vm := call.Processed.VirtualMachine
 

@@ -4,14 +4,12 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework"
+	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
@@ -62,19 +60,15 @@ var _ = Describe("Environment readiness for VM templates", tiers.Scenario("VMT-0
 				return framework.Admin().Kube.AppsV1().Deployments(install).Get(ctx, name, metav1.GetOptions{})
 			}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Available", "True"))
 		}
+		admin := framework.Admin()
 		for _, crd := range []string{"virtualmachinetemplates.template.kubevirt.io", "virtualmachinetemplaterequests.template.kubevirt.io"} {
-			By("checking CRD " + crd + " is Established")
-			Eventually(func(ctx SpecContext) (*apiextensionsv1.CustomResourceDefinition, error) {
-				got := &apiextensionsv1.CustomResourceDefinition{}
-				return got, framework.Admin().Client.Get(ctx, client.ObjectKey{Name: crd}, got)
-			}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Established", "True"))
+			By("checking CRD " + crd + " is Established and served")
+			Expect(inforce.CRD(ctx, admin.Dynamic, admin.Kube.Discovery(), wait.Long, crd)).To(Succeed())
 		}
 		for _, version := range []string{"v1alpha1", "v1beta1"} {
 			name := version + ".subresources.template.kubevirt.io"
-			By("checking APIService " + name + " is Available")
-			Eventually(func(ctx SpecContext) (*unstructured.Unstructured, error) {
-				return framework.Admin().Dynamic.Resource(apiServices).Get(ctx, name, metav1.GetOptions{})
-			}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Available", "True"))
+			By("checking APIService " + name + " is Available and served")
+			Expect(inforce.APIService(ctx, admin.Dynamic, admin.Kube.Discovery(), wait.Long, name)).To(Succeed())
 		}
 	})
 

@@ -3,6 +3,8 @@
 package tests
 
 import (
+	"context"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -25,5 +27,19 @@ var _ = Describe("Suite self-test", tiers.Scenario("VMT-003"), func() {
 		tpl.Namespace = ns
 		Expect(framework.Admin().Client.Create(ctx, tpl)).To(Succeed())
 		Fail(SelfTestFailure)
+	})
+})
+
+// UnboundedWaitFailure is the description of the wait below; tests/selftest looks for it.
+const UnboundedWaitFailure = "something that never happens (a wait with a context and no timeout)"
+
+// A wait with a context and no timeout, which waitcheck (tests/waitcheck) refuses in the
+// suite proper: tests/selftest runs it with VMT_INTERVAL_MEDIUM=2s to prove that
+// EnforceDefaultTimeoutsWhenUsingContexts (TestConformance) still ends it after wait.Medium
+// rather than when the spec's context ends, which is never. Its text must not match the
+// focus "Suite self-test" of the spec above.
+var _ = Describe("Unbounded wait self-test", tiers.Scenario("VMT-003"), func() {
+	It("ends a wait with a context and no timeout after the default timeout", func(ctx SpecContext) {
+		Eventually(func(context.Context) bool { return false }).WithContext(ctx).Should(BeTrue(), UnboundedWaitFailure)
 	})
 })

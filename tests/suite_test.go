@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -22,6 +23,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework/config"
 	"github.com/vmt-conformance/vmt-conformance/framework/goldenimage"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
+	"github.com/vmt-conformance/vmt-conformance/framework/sut"
 	"github.com/vmt-conformance/vmt-conformance/framework/virtctl"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
@@ -43,6 +45,10 @@ func TestConformance(t *testing.T) {
 	SetDefaultEventuallyPollingInterval(wait.Poll)
 	SetDefaultConsistentlyDuration(wait.Short)
 	SetDefaultConsistentlyPollingInterval(wait.Poll)
+	// An Eventually given a context otherwise waits as long as the context lives (the whole
+	// spec): with this, a wait that forgot WithTimeout still ends after wait.Medium. The
+	// waitcheck test (tests/waitcheck) refuses such a wait in the first place.
+	EnforceDefaultTimeoutsWhenUsingContexts()
 	RunSpecs(t, "vmt-conformance")
 }
 
@@ -64,6 +70,13 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	if ok {
 		cfg.Virtctl = bin
 	}
+	// The system under test, detected once per run; it decides the v1beta1 capability.
+	detected, err := sut.Detect(ctx, p.RESTConfig(), sut.Options{InstallNamespace: cfg.InstallNamespace, ExpectRelease: cfg.ExpectRelease, Profile: sut.ProfileOf(p)})
+	Expect(err).NotTo(HaveOccurred(), "detecting the system under test")
+	detected.SetCapability(caps)
+	if err := sut.WriteFile(cfg.ArtifactsDir, detected); err != nil {
+		GinkgoWriter.Printf("writing %s: %v\n", tiers.SUTFile, err)
+	}
 	Expect(caps.Override(cfg.Capabilities)).To(Succeed())
 
 	kubeconfig, err := os.ReadFile(p.KubeconfigPath())
@@ -72,17 +85,21 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	for _, c := range cluster.All {
 		GinkgoWriter.Printf("  capability %-18s %-5t %s\n", c, caps.Has(c), caps.Reason(c))
 	}
+	GinkgoWriter.Printf("system under test:\n  %s\n", strings.Join(detected.Lines(), "\n  "))
 	var componentLogs []string
 	if cl, ok := p.(cluster.ComponentLogger); ok {
 		componentLogs = cl.ComponentLogs()
 	}
+	runID := framework.NewRunID()
+	cleanEarlierRuns(ctx, p.RESTConfig(), runID)
 	return framework.Session{
-		RunID:          framework.NewRunID(),
+		RunID:          runID,
 		Provider:       p.Name(),
 		KubeconfigPath: p.KubeconfigPath(),
 		Kubeconfig:     kubeconfig,
 		Capabilities:   caps.Encode(),
 		ComponentLogs:  componentLogs,
+		SUT:            detected,
 	}.Encode()
 }, func(data []byte) {
 	Expect(framework.Connect(cfg, data)).To(Succeed())
@@ -136,19 +153,25 @@ var _ = JustAfterEach(func(ctx SpecContext) {
 	AddReportEntry("failure artifacts", res.Summary(failureDumps.Limits))
 }, NodeTimeout(artifacts.DumpTimeout))
 
+// Once every process finished: the shared golden image goes, then the suite proves its own
+// cleanup (everything labelled with the run gone within wait.Cleanup, also after an
+// interrupt, before the provider goes down) and fails when something is left.
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	if provider == nil {
 		return
 	}
+	start := time.Now()
 	// The golden image is shared by every process, so it goes once all of them finished.
 	if err := goldenimage.Cleanup(ctx); err != nil {
 		GinkgoWriter.Printf("%v\n", err)
 	}
+	cleaned := verifyCleanup(ctx, start)
 	if err := provider.CollectArtifacts(ctx, filepath.Join(cfg.ArtifactsDir, "provider")); err != nil {
 		GinkgoWriter.Printf("collecting provider artifacts: %v\n", err)
 	}
 	Expect(provider.Down(context.WithoutCancel(ctx))).To(Succeed(), "tearing down the %s provider", provider.Name())
-})
+	Expect(cleaned.Failed()).To(BeFalse(), strings.Join(cleaned.Lines(), "\n"))
+}, afterSuiteTimeout())
 
 // A spec selected on a cluster that lacks one of its capabilities fails and says which label
 // to filter out; the runner (cmd/vmt-e2e) adds those filters itself.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/client"
+	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
@@ -57,10 +59,28 @@ func (w *warningCollector) HandleWarningHeader(_ int, _ string, text string) {
 	w.msgs = append(w.msgs, text)
 }
 
+// timedOut reports whether a call ended because no answer came in time: the client's
+// request timeout, the context's deadline, or kube-apiserver's 504 for a proxied request
+// that got none.
+func timedOut(err error) bool {
+	var netErr net.Error
+	return apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || errors.Is(err, context.DeadlineExceeded) ||
+		(errors.As(err, &netErr) && netErr.Timeout())
+}
+
 // callSubresource POSTs ProcessOptions{parameters} to
 // /apis/subresources.template.kubevirt.io/<version>/namespaces/<ns>/virtualmachinetemplates/<name>/<sub>
-// as the identity of cs. It never fails the spec: the caller asserts on the outcome.
-func callSubresource(ctx context.Context, cs *client.Clients, version, ns, name, sub string, p params) *subresourceCall {
+// as the identity of cs, in the version the suite speaks (framework.SubresourceVersion:
+// v1beta1, or v1alpha1 on a cluster that serves only that). It never fails the spec: the
+// caller asserts on the outcome.
+func callSubresource(ctx context.Context, cs *client.Clients, ns, name, sub string, p params) *subresourceCall {
+	GinkgoHelper()
+	return callSubresourceVersion(ctx, cs, framework.SubresourceVersion(), ns, name, sub, p)
+}
+
+// callSubresourceVersion is callSubresource in an explicit version, for the specs about
+// the versions themselves (VMT-025).
+func callSubresourceVersion(ctx context.Context, cs *client.Clients, version, ns, name, sub string, p params) *subresourceCall {
 	GinkgoHelper()
 	warnings := &warningCollector{}
 	cfg := rest.CopyConfig(cs.Config)
@@ -77,8 +97,9 @@ func callSubresource(ctx context.Context, cs *client.Clients, version, ns, name,
 		"apiVersion": core.SubresourceGroupName + "/" + version, "kind": "ProcessOptions", "parameters": p,
 	})
 	Expect(err).NotTo(HaveOccurred())
-	res := rc.Post().Namespace(ns).Resource(core.PluralResourceName).Name(name).SubResource(sub).
-		SetHeader("Content-Type", "application/json").Body(body).Do(ctx)
+	req := rc.Post().Namespace(ns).Resource(core.PluralResourceName).Name(name).SubResource(sub).
+		SetHeader("Content-Type", "application/json").Body(body)
+	res := req.Do(ctx)
 	call := &subresourceCall{}
 	res.StatusCode(&call.Status)
 	raw, _ := res.Raw()
@@ -86,6 +107,12 @@ func callSubresource(ctx context.Context, cs *client.Clients, version, ns, name,
 	// Error (not Raw) decodes the metav1.Status of a failed call into an API status error.
 	if err := res.Error(); err != nil {
 		call.Err = err
+		if timedOut(err) {
+			// Bounded by the clients' request interval (framework/client): say what was
+			// awaited and for how long.
+			call.Err = fmt.Errorf("timed out: no answer to POST %s within %v (request interval, -vmt.interval.request): %w",
+				req.URL().Path, cfg.Timeout, err)
+		}
 		// client-go leaves the code unset for some answers it turns into errors itself
 		// (e.g. 404 for a group that is not served); the error still carries it.
 		var status apierrors.APIStatus
@@ -99,10 +126,10 @@ func callSubresource(ctx context.Context, cs *client.Clients, version, ns, name,
 	return call
 }
 
-// process calls /process (v1beta1) as admin and expects 200.
+// process calls /process (the spoken version, framework.SubresourceVersion) as admin and expects 200.
 func process(ctx context.Context, ns, name string, p params) *subresourcesv1beta1.ProcessedVirtualMachineTemplate {
 	GinkgoHelper()
-	call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, name, core.ProcessSubresource, p)
+	call := callSubresource(ctx, framework.Admin(), ns, name, core.ProcessSubresource, p)
 	Expect(call.Err).NotTo(HaveOccurred(), "processing %s/%s: %s", ns, name, call)
 	Expect(call.Status).To(Equal(http.StatusOK), "processing %s/%s", ns, name)
 	return call.Processed
@@ -118,9 +145,13 @@ func createTemplate(ctx context.Context, ns string, t *templatev1beta1.VirtualMa
 	return t
 }
 
-// createObject creates any object as admin and registers its deletion.
+// createObject creates any object as admin and registers its deletion. A cluster-scoped one
+// (no namespace) gets the run's labels, so the cleanup check finds it.
 func createObject[T ctrlclient.Object](ctx context.Context, obj T) T {
 	GinkgoHelper()
+	if obj.GetNamespace() == "" {
+		namespace.AddRunLabels(obj)
+	}
 	Expect(framework.Admin().Client.Create(ctx, obj)).To(Succeed(), "creating %T %s/%s", obj, obj.GetNamespace(), obj.GetName())
 	DeferCleanup(deleteIgnoringNotFound, ctrlclient.Object(obj))
 	return obj

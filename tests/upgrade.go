@@ -47,12 +47,12 @@ func readUpgradeState(phase string) upgradeState {
 	return s
 }
 
-// keptNamespace creates a namespace that outlives the spec (the upgrade-post spec deletes it).
+// keptNamespace creates a namespace that outlives the spec (the upgrade-post spec deletes it):
+// marked kept, so the cleanup check lists it and later runs leave it alone.
 func keptNamespace(ctx SpecContext, role string) string {
 	GinkgoHelper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "vmt-upgrade-" + role + "-", Labels: map[string]string{
-		namespace.LabelE2E: "true", namespace.LabelRun: framework.RunID(),
-	}}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "vmt-upgrade-" + role + "-", Labels: namespace.RunLabels(),
+		Annotations: map[string]string{namespace.AnnotKept: "upgrade-pre state for the upgrade-post lane"}}}
 	Expect(framework.Admin().Client.Create(ctx, ns)).To(Succeed())
 	return ns.Name
 }
@@ -64,7 +64,7 @@ var _ = Describe("Templates across an upgrade", tiers.Scenario("VMT-012"), func(
 		tpl := withNamespace(fixtures.TemplateV1alpha1(namedTemplate("direct")), ns)
 		Expect(framework.Admin().Client.Create(ctx, tpl)).To(Succeed())
 		awaitTemplateReady(ctx, ns, tpl.Name)
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-pre"})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-pre"})
 		Expect(call).To(haveStatus(http.StatusOK), "%s", call)
 		writeUpgradeState("direct", upgradeState{Namespace: ns, Templates: []string{tpl.Name}})
 	})
@@ -96,7 +96,7 @@ var _ = Describe("Templates across an upgrade", tiers.Scenario("VMT-012"), func(
 				By("checking template " + name + " is Ready and readable through v1beta1")
 				awaitTemplateReady(ctx, s.Namespace, name)
 				By("creating a new VM from " + name)
-				call := callSubresource(ctx, framework.Admin(), "v1beta1", s.Namespace, name, core.CreateSubresource, params{"NAME": "vm-post-" + phase})
+				call := callSubresource(ctx, framework.Admin(), s.Namespace, name, core.CreateSubresource, params{"NAME": "vm-post-" + phase})
 				Expect(call).To(haveStatus(http.StatusOK), "%s", call)
 			}
 		})

@@ -7,17 +7,24 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	rbacv1 "k8s.io/api/rbac/v1"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework"
+	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/rbac"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
 )
 
-// SourceRoleName is upstream's aggregated ClusterRole for the phony source subresource.
-const sourceRoleName = "virt-template-virtualmachinetemplaterequest-source-role"
+// Upstream's names: the aggregated ClusterRole for the phony source subresource, and the
+// ValidatingAdmissionPolicy (and its binding) that checks who may capture.
+const (
+	sourceRoleName = "virt-template-virtualmachinetemplaterequest-source-role"
+	capturePolicy  = "virt-template-vmtr-authz"
+)
 
 // VMT-021: the cluster decides at admission who may start a capture (virt-template.md §5.2).
 var _ = Describe("Capture request admission", tiers.Scenario("VMT-021"), func() {
@@ -29,6 +36,7 @@ var _ = Describe("Capture request admission", tiers.Scenario("VMT-021"), func() 
 		target = namespace.New(ctx, "target")
 		createObject(ctx, withNamespace(fixtures.VM("source-vm"), source))
 		requester = rbac.ServiceAccount(ctx, target, "requester")
+		awaitCapturePolicy(ctx, target)
 	})
 
 	// request creates a VMTR in target as the requester, capturing sourceNS/source-vm.
@@ -92,9 +100,8 @@ var _ = Describe("Capture request admission", tiers.Scenario("VMT-021"), func() 
 
 	It("allows a request through upstream's aggregated source ClusterRole", func(ctx SpecContext) {
 		inTarget(ctx, rbac.ManageRequests(), rbac.CreateDataVolumes(), rbac.CreateTemplates())
-		requester.BindClusterRole(ctx, source, sourceRoleName)
-		Eventually(func(ctx context.Context) error { return request(ctx, source) }).WithContext(ctx).Should(Succeed(),
-			"the binding to %s to take effect", sourceRoleName)
+		requester.BindClusterRole(ctx, source, sourceRoleName, rbac.RequestSource("source-vm"))
+		Expect(request(ctx, source)).To(Succeed())
 	})
 
 	It("allows a same-namespace request without the source role", func(ctx SpecContext) {
@@ -103,3 +110,17 @@ var _ = Describe("Capture request admission", tiers.Scenario("VMT-021"), func() 
 		Expect(request(ctx, target)).To(Succeed())
 	})
 })
+
+// awaitCapturePolicy waits (wait.Medium: the policy may have just been redeployed, VMT-015)
+// until the capture policy and its binding are in force in kube-apiserver, so that an
+// admitted request means the policy allowed it. The probe is a dry-run request by a service
+// account that may create requests in ns and nothing else, which the policy must deny.
+func awaitCapturePolicy(ctx context.Context, ns string) {
+	GinkgoHelper()
+	prober := rbac.ServiceAccount(ctx, ns, "policy-probe")
+	prober.Grant(ctx, ns, rbac.ManageRequests())
+	Expect(inforce.PolicyDenies(ctx, wait.Medium, capturePolicy, func(ctx context.Context) error {
+		req := fixtures.Request(ns, "policy-probe", fixtures.WithRequestNamespace(ns))
+		return prober.Clients.Client.Create(ctx, req, ctrlclient.DryRunAll)
+	})).To(Succeed())
+}

@@ -35,7 +35,7 @@ var _ = Describe("A Windows template", tiers.Scenario("VMT-010"), func() {
 			fixtures.WithVMName(fixtures.Ref("NAME")),
 			fixtures.WithVMOptions(opts...),
 		))
-		call := callSubresource(ctx, framework.Admin(), "v1beta1", ns, tpl.Name, core.CreateSubresource, params{"NAME": name})
+		call := callSubresource(ctx, framework.Admin(), ns, tpl.Name, core.CreateSubresource, params{"NAME": name})
 		Expect(call.Err).NotTo(HaveOccurred(), "%s", call)
 		startVM(ctx, ns, name)
 		awaitDataVolumeSucceeded(ctx, ns, name+"-root")

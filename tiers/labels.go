@@ -48,6 +48,11 @@ const (
 	RequiresTemplateOperator = "requires-template-operator"
 	// RequiresHCO: the HyperConverged CR (OpenShift Virtualization) manages the gate.
 	RequiresHCO = "requires-hco"
+	// RequiresV1beta1: template.kubevirt.io and subresources.template.kubevirt.io serve
+	// v1beta1 (virt-template v0.2.0 and later, KubeVirt v1.9). The Beta behaviours
+	// (both API versions, spec.templateLabels, spec.ttlSecondsAfterFinished) need it;
+	// the framework decides it from discovery on every provider (framework/sut).
+	RequiresV1beta1 = "requires-v1beta1"
 )
 
 // Behaviour labels.
@@ -88,6 +93,7 @@ var (
 		RequiresVirtctl,
 		RequiresTemplateOperator,
 		RequiresHCO,
+		RequiresV1beta1,
 	}
 	behaviourLabels = []string{Serial, UpgradePre, UpgradePost, Disruptive}
 )

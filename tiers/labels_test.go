@@ -32,7 +32,7 @@ func TestTheFixedVocabulary(t *testing.T) {
 	}{
 		{Tiers(), []string{"tier1", "tier2", "tier3", "scale"}},
 		{Priorities(), []string{"P0", "P1", "P2"}},
-		{Capabilities(), []string{"requires-guest", "requires-windows-image", "requires-snapshot-storage", "requires-openshift", "requires-virtctl", "requires-template-operator", "requires-hco"}},
+		{Capabilities(), []string{"requires-guest", "requires-windows-image", "requires-snapshot-storage", "requires-openshift", "requires-virtctl", "requires-template-operator", "requires-hco", "requires-v1beta1"}},
 		{Behaviours(), []string{"Serial", "upgrade-pre", "upgrade-post", "disruptive"}},
 		{JiraKeys(), []string{"CNV-67254", "CNV-73392", "CNV-86058", "CNV-97433"}},
 	} {

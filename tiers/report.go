@@ -23,11 +23,18 @@ type RunInfo struct {
 	// Versions found on the cluster, e.g. "kubernetes", "kubevirt", "cdi", "virt-template";
 	// a missing key means not detectable.
 	Versions map[string]string `json:"versions,omitempty"`
-	Procs    int               `json:"procs,omitempty"`
-	Start    time.Time         `json:"start"`
-	End      time.Time         `json:"end"`
+	// SUT is the system under test (framework/sut): KubeVirt, virt-template and how it was
+	// learned, the API versions spoken and preferred, the implementation, the profile. nil
+	// when neither run.json nor sut.json had one.
+	SUT   *SystemUnderTest `json:"systemUnderTest,omitempty"`
+	Procs int              `json:"procs,omitempty"`
+	Start time.Time        `json:"start"`
+	End   time.Time        `json:"end"`
 	// Preflight holds the nightly job's precondition checks, when it ran them.
 	Preflight []PreflightCheck `json:"preflight,omitempty"`
+	// Cleanup is the suite's proof of its own cleanup (cleanup.json); nil when the suite
+	// wrote none.
+	Cleanup *CleanupReport `json:"cleanup,omitempty"`
 }
 
 // CapabilityState is one capability as the runner decided it.

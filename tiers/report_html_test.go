@@ -33,12 +33,15 @@ func TestHTMLRendersInChromium(t *testing.T) {
 			"cluster lacks requires-snapshot-storage",
 			`<h3>scale:create</h3>`,
 			"v1.34.2",
+			`API version spoken <b>v1alpha1</b>`,
+			"virt-template v0.1.7 serves only v1alpha1",
 		},
 		MatrixHTMLFile: {
 			`<h2 id="VMT-001">VMT-001: Create from template`,
 			`<a href="#VMT-002">VMT-002</a>`,
 			"not in lane ga-readiness",
 			"the UI team covers it",
+			`<span id="sut">System under test: KubeVirt <b>v1.8.0</b>, virt-template <b>v0.1.7</b>`,
 		},
 	} {
 		t.Run(file, func(t *testing.T) {

@@ -113,6 +113,7 @@ func (a *Analysis) WriteJUnit(reports []types.Report, path string) error {
 				reporters.JUnitProperty{Name: "vmt-provider", Value: a.Run.Provider},
 				reporters.JUnitProperty{Name: "vmt-stp", Value: a.STP.Jira},
 				reporters.JUnitProperty{Name: "vmt-verdict", Value: a.Verdict.String()})
+			suite.Properties.Properties = append(suite.Properties.Properties, a.Run.SUT.junitProperties()...)
 			for i, tc := range suite.TestCases {
 				if sp, ok := bySpec[[2]int{n, i}]; ok && tc.Name == junitName(sp.report) {
 					suite.TestCases[i].Properties = a.properties(sp)

@@ -74,6 +74,16 @@ func GenerateReports(dir string) (*Analysis, error) {
 			return nil, err
 		}
 	}
+	if run.SUT == nil {
+		if err := readJSON(filepath.Join(dir, SUTFile), &run.SUT); err != nil {
+			return nil, err
+		}
+	}
+	if run.Cleanup == nil {
+		if run.Cleanup, err = ReadCleanup(dir); err != nil {
+			return nil, inputErr("%v", err)
+		}
+	}
 	a, err := Analyze(reports, run)
 	if err != nil {
 		return nil, inputErr("%v", err)

@@ -119,8 +119,10 @@ func gaRun() RunInfo {
 		Capabilities: []CapabilityState{
 			{Label: RequiresGuest, Offered: true, Reason: "virt-handler ready"},
 			{Label: RequiresSnapshotStorage, Offered: false, Reason: "no VolumeSnapshotClass"},
+			{Label: RequiresV1beta1, Offered: false, Reason: "virt-template v0.1.7 serves only v1alpha1"},
 		},
-		Versions:  map[string]string{"kubernetes": "v1.34.2", "kubevirt": "v1.8.0"},
+		Versions:  map[string]string{"kubernetes": "v1.34.2", "kubevirt": "v1.8.0", "virt-template": "v0.1.7"},
+		SUT:       sampleSUT(),
 		Preflight: []PreflightCheck{{Name: "template.kubevirt.io served", OK: true, Detail: "v1alpha1, v1beta1", Required: true}},
 	}
 }

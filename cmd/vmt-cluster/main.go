@@ -34,6 +34,7 @@ flags:
   --name NAME        cluster name (default "default")
   --kubeconfig FILE  (up) also copy the kubeconfig to FILE
   --assets DIR       (up) control-plane binaries (default: ci/kube/build.sh's cache, or VMT_LOCAL_ASSETS)
+  --profile NAME     (up) KubeVirt generation to play: kubevirt-1.9 (default) or kubevirt-1.8 (or VMT_PROFILE)
   --all              (down) stop every local cluster
 `
 
@@ -65,6 +66,7 @@ func run(args []string) error {
 	kubeconfig := fs.String("kubeconfig", "", "")
 	assets := fs.String("assets", os.Getenv("VMT_LOCAL_ASSETS"), "")
 	all := fs.Bool("all", false, "")
+	profileName := fs.String("profile", os.Getenv("VMT_PROFILE"), "")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%v\n%s", err, usage)
 	}
@@ -76,11 +78,15 @@ func run(args []string) error {
 	}
 	root := local.DefaultStateRoot()
 	dir := filepath.Join(root, *name)
+	profile, err := local.LookupProfile(*profileName)
+	if err != nil {
+		return err
+	}
 	switch cmd {
 	case "up":
-		return up(*name, dir, *assets, *kubeconfig)
+		return up(*name, dir, *assets, *kubeconfig, profile)
 	case "serve":
-		return serve(*name, *assets)
+		return serve(*name, *assets, profile)
 	case "down":
 		if *all {
 			return downAll(root)
@@ -100,7 +106,7 @@ func run(args []string) error {
 }
 
 // up starts `vmt-cluster serve` detached from this terminal and waits until it serves.
-func up(name, dir, assets, kubeconfig string) error {
+func up(name, dir, assets, kubeconfig string, profile local.Profile) error {
 	if err := local.CheckAssets(assets); err != nil {
 		return err
 	}
@@ -121,7 +127,7 @@ func up(name, dir, assets, kubeconfig string) error {
 		return err
 	}
 	defer logFile.Close()
-	child := exec.Command(self, "serve", "--name", name, "--assets", assets)
+	child := exec.Command(self, "serve", "--name", name, "--assets", assets, "--profile", profile.Name)
 	child.Stdout, child.Stderr = logFile, logFile
 	child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	start := time.Now()
@@ -162,10 +168,10 @@ func up(name, dir, assets, kubeconfig string) error {
 }
 
 // serve runs the cluster in the foreground until SIGINT or SIGTERM.
-func serve(name, assets string) error {
+func serve(name, assets string, profile local.Profile) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p := local.NewProviderWithOptions(local.Options{Name: name, AssetsDir: assets, Progress: os.Stdout})
+	p := local.NewProviderWithOptions(local.Options{Name: name, AssetsDir: assets, Progress: os.Stdout}).WithProfile(profile)
 	if err := p.Up(ctx); err != nil {
 		return err
 	}

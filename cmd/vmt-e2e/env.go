@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
@@ -22,8 +20,9 @@ import (
 )
 
 // detectVersions finds what the reports call the cluster's versions, best effort: a
-// version it cannot read is left out rather than failing the run.
-func detectVersions(ctx context.Context, cfg *rest.Config, installNS string) map[string]string {
+// version it cannot read is left out rather than failing the run. virt-template's comes
+// from the system under test (framework/sut), which knows how it was learned.
+func detectVersions(ctx context.Context, cfg *rest.Config) map[string]string {
 	out := map[string]string{}
 	if cfg == nil {
 		return out
@@ -55,27 +54,7 @@ func detectVersions(ctx context.Context, cfg *rest.Config, installNS string) map
 	if v := first(schema.GroupVersionResource{Group: "cdi.kubevirt.io", Version: "v1beta1", Resource: "cdis"}, "status", "observedVersion"); v != "" {
 		out["cdi"] = v
 	}
-	if kube, err := kubernetes.NewForConfig(cfg); err == nil {
-		for _, name := range []string{"virt-template-controller", "virt-template-apiserver"} {
-			d, err := kube.AppsV1().Deployments(installNS).Get(ctx, name, metav1.GetOptions{})
-			if err != nil || len(d.Spec.Template.Spec.Containers) == 0 {
-				continue
-			}
-			out[name] = imageTag(d.Spec.Template.Spec.Containers[0].Image)
-		}
-	}
 	return out
-}
-
-// imageTag is the part of an image reference that names its version.
-func imageTag(image string) string {
-	if _, digest, ok := strings.Cut(image, "@"); ok {
-		return digest
-	}
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		return image[i+1:]
-	}
-	return image
 }
 
 func capabilityStates(caps cluster.Capabilities) []tiers.CapabilityState {

@@ -29,7 +29,9 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -40,19 +42,24 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/providers"
 	"github.com/vmt-conformance/vmt-conformance/framework/config"
+	"github.com/vmt-conformance/vmt-conformance/framework/sut"
 	"github.com/vmt-conformance/vmt-conformance/framework/virtctl"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
 )
 
 type options struct {
 	lane      string
 	provider  string
+	profile   string // local provider
 	procs     int
 	artifacts string
 	ginkgo    string
 	suite     string
 	list      bool
-	extra     []string
+	// skipCleanupCheck passes -vmt.skip-cleanup-check to the suite.
+	skipCleanupCheck bool
+	extra            []string
 }
 
 func main() {
@@ -71,11 +78,18 @@ func run(args []string) (int, error) {
 	var o options
 	fs.StringVar(&o.lane, "lane", envOr("LANE", "tier1"), "lane to run: "+strings.Join(tiers.LaneNames(), ", ")+" (env LANE)")
 	fs.StringVar(&o.provider, "provider", envOr("PROVIDER", "local"), "cluster provider: "+strings.Join(config.Providers, ", ")+" (env PROVIDER)")
+	fs.StringVar(&o.profile, "profile", envOr("VMT_PROFILE", local.DefaultProfile), "KubeVirt generation the local provider plays: "+strings.Join(local.ProfileNames(), ", ")+" (env VMT_PROFILE)")
 	fs.IntVar(&o.procs, "procs", 2, "parallel ginkgo processes")
 	fs.StringVar(&o.artifacts, "artifacts", envOr("VMT_ARTIFACTS", "_output/artifacts"), "directory for reports (env VMT_ARTIFACTS)")
 	fs.StringVar(&o.ginkgo, "ginkgo", envOr("GINKGO", ""), "ginkgo CLI binary (default: go run the pinned module)")
 	fs.StringVar(&o.suite, "suite", "./tests", "suite package")
 	lanes := fs.Bool("lanes", false, "print every lane with its label expression and exit")
+	skipDefault, err := envBool("VMT_SKIP_CLEANUP_CHECK")
+	if err != nil {
+		return 2, err
+	}
+	fs.BoolVar(&o.skipCleanupCheck, "skip-cleanup-check", skipDefault,
+		"do not make the suite wait at the end for everything the run created to be gone (env VMT_SKIP_CLEANUP_CHECK)")
 	fs.BoolVar(&o.list, "list", false, "print the specs the lane selects, with scenario ids and required capabilities, and exit; needs no cluster")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
@@ -91,6 +105,9 @@ func run(args []string) (int, error) {
 	}
 	if !slices.Contains(config.Providers, o.provider) {
 		return 2, fmt.Errorf("unknown provider %q (known: %s)", o.provider, strings.Join(config.Providers, ", "))
+	}
+	if _, err := local.LookupProfile(o.profile); err != nil {
+		return 2, fmt.Errorf("--profile: %w", err)
 	}
 	if o.procs < 1 {
 		return 2, fmt.Errorf("--procs must be at least 1, got %d", o.procs)
@@ -132,7 +149,12 @@ func run(args []string) (int, error) {
 
 	cfg := &config.Config{Provider: o.provider, Kubeconfig: os.Getenv("KUBECONFIG"), InstallNamespace: envOr("VMT_INSTALL_NAMESPACE", "kubevirt"),
 		LocalAssets: os.Getenv("VMT_LOCAL_ASSETS"), WindowsImage: os.Getenv("VMT_WINDOWS_IMAGE"), Virtctl: os.Getenv("VMT_VIRTCTL"),
-		Kind: config.Kind{Cluster: os.Getenv("VMT_KIND_CLUSTER"), Keep: os.Getenv("VMT_KIND_KEEP") == "true"}}
+		Kind:  config.Kind{Cluster: os.Getenv("VMT_KIND_CLUSTER"), Keep: os.Getenv("VMT_KIND_KEEP") == "true"},
+		Local: config.Local{Profile: o.profile}}
+	// For the local provider, Validate also sets VMT_VIRTCTL_KUBEVIRT_VERSION to the profile's
+	// KubeVirt version (unless set), which the suite processes inherit: the reference CLI
+	// then answers like that KubeVirt's virtctl.
+	cfg.ExpectRelease = os.Getenv("VMT_EXPECT_RELEASE") // checked by Validate; the suite reads the same variable
 	if err := cfg.Validate(); err != nil {
 		return 2, err
 	}
@@ -145,6 +167,9 @@ func run(args []string) (int, error) {
 		return 2, err
 	}
 	fmt.Printf("== vmt-e2e: lane %s (%s), provider %s\n", o.lane, expr, p.Name())
+	if lp, ok := p.(*local.Provider); ok {
+		fmt.Printf("   profile %s\n", lp.Profile())
+	}
 	start := time.Now()
 	if err := p.Up(ctx); err != nil {
 		return 1, fmt.Errorf("bringing up the %s provider: %w", p.Name(), err)
@@ -173,6 +198,17 @@ func run(args []string) (int, error) {
 		return 2, err
 	}
 	caps.Set(cluster.Virtctl, ok, why)
+	// The system under test decides the v1beta1 capability on every provider; the suite's
+	// first process detects it again (same cluster) for the specs.
+	detected, err := sut.Detect(ctx, p.RESTConfig(), sut.Options{InstallNamespace: cfg.InstallNamespace, ExpectRelease: cfg.ExpectRelease, Profile: sut.ProfileOf(p)})
+	if err != nil {
+		return 1, err
+	}
+	detected.SetCapability(caps)
+	fmt.Println("== system under test")
+	for _, l := range detected.Lines() {
+		fmt.Printf("   %s\n", l)
+	}
 	if err := caps.Override(os.Getenv("VMT_CAPABILITIES")); err != nil {
 		return 2, err
 	}
@@ -212,12 +248,16 @@ func run(args []string) (int, error) {
 		"--output-dir", artifacts, "--json-report", tiers.ReportJSONFile,
 	}
 	ginkgoArgs = append(ginkgoArgs, o.extra...)
-	ginkgoArgs = append(ginkgoArgs, suiteBin, "--", "-vmt.provider=existing", "-vmt.artifacts="+artifacts)
+	ginkgoArgs = append(ginkgoArgs, suiteBin, "--", "-vmt.provider=existing", "-vmt.artifacts="+artifacts,
+		fmt.Sprintf("-vmt.skip-cleanup-check=%t", o.skipCleanupCheck))
 	cmd := ginkgoCommand(ctx, o.ginkgo, ginkgoArgs)
 	declared := declare(caps)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+p.KubeconfigPath(), "VMT_CAPABILITIES="+declared, "VMT_ARTIFACTS="+artifacts)
 	if ok {
 		cmd.Env = append(cmd.Env, "VMT_VIRTCTL="+bin)
+	}
+	if detected.Profile != "" {
+		cmd.Env = append(cmd.Env, sut.ProfileEnv+"="+detected.Profile)
 	}
 	// The suite's failure dumps tail the template components' logs: pods on a real cluster,
 	// files of the provider otherwise (the local lane).
@@ -232,6 +272,7 @@ func run(args []string) (int, error) {
 	fmt.Printf("== running: ginkgo %s\n", strings.Join(ginkgoArgs, " "))
 	ginkgoStart := time.Now()
 	_ = os.Remove(filepath.Join(artifacts, tiers.ReportJSONFile)) // never report on a previous run
+	_ = os.Remove(filepath.Join(artifacts, tiers.CleanupFile))
 	runErr := cmd.Start()
 	if runErr == nil {
 		if err := newProgress(os.Stdout, plan).stream(stdout); err != nil {
@@ -241,9 +282,22 @@ func run(args []string) (int, error) {
 	}
 	info := tiers.RunInfo{
 		Lane: o.lane, LaneExpr: expr, LabelFilter: filter, Provider: p.Name(), Procs: o.procs,
-		Capabilities: capabilityStates(caps), Versions: detectVersions(ctx, p.RESTConfig(), cfg.InstallNamespace),
-		Start: ginkgoStart, End: time.Now(),
+		Capabilities: capabilityStates(caps), Versions: detectVersions(ctx, p.RESTConfig()),
+		Start: ginkgoStart, End: time.Now(), SUT: &detected.SystemUnderTest,
 	}
+	// What ran, not the component images' tags (the local lane's are "devel" whatever it plays).
+	info.Versions["virt-template"] = detected.VirtTemplate
+	if detected.KubeVirt != tiers.Unknown {
+		info.Versions["kubevirt"] = detected.KubeVirt
+	}
+	if lp, ok := p.(*local.Provider); ok && info.Versions != nil {
+		info.Versions["local-profile"] = lp.Profile().Name
+	}
+	cleaned, err := tiers.ReadCleanup(artifacts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmt-e2e:", err)
+	}
+	info.Cleanup = cleaned
 	if err := writeRunInfo(artifacts, info); err != nil {
 		fmt.Fprintln(os.Stderr, "vmt-e2e: writing run.json:", err)
 	}
@@ -255,6 +309,8 @@ func run(args []string) (int, error) {
 	} else {
 		fmt.Print(summary.String(o.lane, p.Name()))
 	}
+	printSUT(os.Stdout, detected, caps)
+	printCleanup(os.Stdout, info.Cleanup)
 	analysis, repErr := tiers.GenerateReports(artifacts)
 	if repErr != nil {
 		fmt.Fprintln(os.Stderr, "vmt-e2e: no reports:", repErr)
@@ -266,6 +322,8 @@ func run(args []string) (int, error) {
 	switch {
 	case ctx.Err() != nil:
 		return 130, errors.New("interrupted")
+	case info.Cleanup.Failed():
+		return 1, fmt.Errorf("lane %s: %s", o.lane, info.Cleanup.Line())
 	case runErr != nil:
 		return 1, fmt.Errorf("lane %s failed: %v", o.lane, runErr)
 	case sumErr == nil && summary.ran == 0:
@@ -304,8 +362,37 @@ func ginkgoCommand(ctx context.Context, bin string, args []string) *exec.Cmd {
 	// On interrupt, pass SIGINT on so ginkgo interrupts its processes and runs their clean-up
 	// (a kill would orphan the suite processes); kill only if it does not finish in time.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = ginkgoInterruptGrace
+	cmd.WaitDelay = ginkgoInterruptGrace + cleanupInterval()
 	return cmd
+}
+
+// cleanupInterval is the suite's cleanup wait (wait.Cleanup as the environment sets it):
+// after an interrupt, ginkgo gets that long on top of its grace to prove the cleanup.
+var cleanupInterval = sync.OnceValue(func() time.Duration {
+	wait.Register(flag.NewFlagSet("intervals", flag.ContinueOnError), func(error) {})
+	return wait.Cleanup
+})
+
+// printSUT prints, with the summary, what the run ran against and the capabilities it
+// filtered out with why (requires-v1beta1: "virt-template v0.1.8 serves only v1alpha1").
+func printSUT(w io.Writer, s sut.SUT, caps cluster.Capabilities) {
+	fmt.Fprintf(w, "== system under test: KubeVirt %s, virt-template %s; API %s; specs expect %s\n",
+		s.KubeVirt, s.VirtTemplateText(), s.APIs.SpeaksText(), s.ExpectedText())
+	for _, c := range caps.Missing() {
+		fmt.Fprintf(w, "   filtered %s: %s\n", c.Label(), caps.Reason(c))
+	}
+}
+
+// printCleanup prints the suite's cleanup verdict ("== cleanup verified: …") and, indented,
+// its leftovers, kept objects and what it did with earlier runs' objects.
+func printCleanup(w io.Writer, c *tiers.CleanupReport) {
+	for i, l := range c.Lines() {
+		if i == 0 {
+			fmt.Fprintf(w, "== %s\n", l)
+			continue
+		}
+		fmt.Fprintf(w, "   %s\n", l)
+	}
 }
 
 type scenarioResult struct{ passed, failed, skipped int }
@@ -428,6 +515,19 @@ func planScenarios(plan []plannedSpec) string {
 		parts[i] = fmt.Sprintf("%s×%d", id, count[id])
 	}
 	return fmt.Sprintf("%d scenarios (%s)", len(ids), strings.Join(parts, " "))
+}
+
+// envBool reads a boolean environment variable; unset or empty is false.
+func envBool(key string) (bool, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean (use true or false)", key, v)
+	}
+	return b, nil
 }
 
 func envOr(key, def string) string {

@@ -3,6 +3,11 @@
 // cdi). It writes --ready-file once every role serves, and on SIGTERM/SIGINT removes the
 // APIService and webhook configurations that point at its ports.
 //
+// --kubevirt-version (default v1.9.0) is the KubeVirt release played: the KubeVirt CR
+// reports it, the Template gate has its maturity (Alpha up to v1.8, Beta from v1.9) and the
+// operator role deploys the virt-template release it bundles (framework/release.ForKubeVirt:
+// v1.8.4 → v0.1.8, v1.9.0 → v0.2.2), the components emulating that release.
+//
 // VMT_TEMPLATE_APISERVER_ARGS (space-separated) adds arguments to the vmt-template-apiserver
 // the operator role starts, e.g. "--client-qps=5 --client-burst=10" for a throttled server.
 //
@@ -27,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/faults"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/cdi"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
@@ -43,6 +49,7 @@ var allRoles = []string{"operator", "virt-controller", "virt-api", "cdi"}
 
 type flags struct {
 	kubeconfig, dir, binDir, namespace, roles, readyFile string
+	kubevirtVersion                                      string
 	faults                                               faults.Set // from the environment
 }
 
@@ -55,12 +62,17 @@ func main() {
 	fs.StringVar(&f.namespace, "namespace", "kubevirt", "KubeVirt install namespace")
 	fs.StringVar(&f.roles, "roles", strings.Join(allRoles, ","), "comma-separated roles: "+strings.Join(allRoles, ","))
 	fs.StringVar(&f.readyFile, "ready-file", "", "file written once every role serves")
+	fs.StringVar(&f.kubevirtVersion, "kubevirt-version", operator.DefaultKubeVirtVersion,
+		"KubeVirt release to play (v1.8.0 or later): reported on the KubeVirt CR, decides the Template gate's maturity and the virt-template release deployed")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
 	roles, err := parseRoles(f.roles)
 	if err == nil && f.kubeconfig == "" {
 		err = fmt.Errorf("--kubeconfig is required")
+	}
+	if err == nil {
+		_, err = release.ForKubeVirt(f.kubevirtVersion)
 	}
 	if err == nil {
 		f.faults, err = faults.FromEnv(os.Getenv)
@@ -122,7 +134,7 @@ func run(ctx context.Context, f flags, roles map[string]bool) error {
 		return func() { once.Do(pending.Done) }
 	}
 	if roles["operator"] {
-		if err := operator.Setup(mgr, operator.Options{Dir: f.dir, BinDir: f.binDir, Namespace: f.namespace,
+		if err := operator.Setup(mgr, operator.Options{Dir: f.dir, BinDir: f.binDir, Namespace: f.namespace, KubeVirtVersion: f.kubevirtVersion,
 			APIServerArgs: strings.Fields(os.Getenv(APIServerArgsEnv)), Faults: f.faults}); err != nil {
 			return fmt.Errorf("operator role: %w", err)
 		}
@@ -156,7 +168,7 @@ func run(ctx context.Context, f flags, roles map[string]bool) error {
 		return err
 	case <-allReady:
 	}
-	fmt.Fprintf(os.Stderr, "vmt-sim: roles %s ready after %v\n", f.roles, time.Since(began).Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "vmt-sim: roles %s ready after %v, playing KubeVirt %s\n", f.roles, time.Since(began).Round(time.Millisecond), f.kubevirtVersion)
 	if f.readyFile != "" {
 		if err := os.WriteFile(f.readyFile, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o600); err != nil {
 			return fmt.Errorf("writing %s: %w", f.readyFile, err)

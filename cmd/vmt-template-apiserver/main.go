@@ -8,12 +8,18 @@
 //
 // VMT_REFERENCE_FAULTS (package reference/faults) injects deliberate bugs for the suite's
 // self-tests; an unknown fault name makes the server refuse to start (exit 2).
+//
+// --emulate-release=<version> (ours) picks the virt-template release to play (default
+// v0.2.2; package reference/emulation); the first line on stderr names it. A bad flag is one
+// line on stderr and exit 2.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,6 +28,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vmt-conformance/vmt-conformance/reference/apiserver"
+	"github.com/vmt-conformance/vmt-conformance/reference/emulation"
 	"github.com/vmt-conformance/vmt-conformance/reference/faults"
 )
 
@@ -34,12 +41,24 @@ func main() {
 	opts := apiserver.NewOptions()
 	opts.FaultIgnoreParameterDefaults = injected.Has(faults.IgnoreParameterDefaults)
 	opts.FaultCreateWithoutPermission = injected.Has(faults.CreateWithoutPermission)
-	fs := pflag.NewFlagSet("vmt-template-apiserver", pflag.ExitOnError)
+	opts.FaultNeverAnswer = injected.Has(faults.NeverAnswer)
+	fs := pflag.NewFlagSet("vmt-template-apiserver", pflag.ContinueOnError)
 	opts.AddFlags(fs)
 	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)
 	klog.InitFlags(klogFlags)
 	fs.AddGoFlagSet(klogFlags)
-	_ = fs.Parse(os.Args[1:])
+	fs.SetOutput(io.Discard) // errors are reported in one line below
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintln(os.Stdout, "Usage of vmt-template-apiserver:")
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "vmt-template-apiserver:", err)
+		os.Exit(2)
+	}
+	fmt.Fprintln(os.Stderr, emulation.Banner("vmt-template-apiserver", opts.Release))
 
 	if banner := injected.Banner("vmt-template-apiserver"); banner != "" {
 		fmt.Fprintln(os.Stderr, banner)

@@ -7,6 +7,9 @@
 // --webhook-host and --webhook-port (upstream always listens on :9443). As upstream, the
 // environment variable ENABLE_WEBHOOKS=false turns the webhook server off.
 //
+// --emulate-release=<version> (ours) picks the virt-template release to play (default
+// v0.2.2; package reference/emulation); the first line on stderr names it.
+//
 // VMT_REFERENCE_FAULTS (package reference/faults) injects deliberate bugs for the suite's
 // self-tests; an unknown fault name is refused like an invalid flag.
 //

@@ -22,7 +22,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/controller"
+	"github.com/vmt-conformance/vmt-conformance/reference/emulation"
 	"github.com/vmt-conformance/vmt-conformance/reference/faults"
 )
 
@@ -51,11 +53,13 @@ type config struct {
 	zap                                              zap.Options
 	faults                                           faults.Set
 	tlsOpts                                          []func(*tls.Config)
+	// release is the virt-template release played (--emulate-release).
+	release release.Version
 }
 
 // parse reads the flags; help is reported as flag.ErrHelp, after the usage went to stdout.
 func parse(args []string, stdout io.Writer, getenv func(string) string) (*config, error) {
-	c := &config{}
+	c := &config{release: emulation.Default}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
 	fs.StringVar(&c.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
@@ -84,6 +88,7 @@ func parse(args []string, stdout io.Writer, getenv func(string) string) (*config
 	fs.StringVar(&c.webhookHost, "webhook-host", "",
 		"(addition) The address the webhook server listens on; empty means all interfaces.")
 	fs.IntVar(&c.webhookPort, "webhook-port", webhook.DefaultPort, "(addition) The port the webhook server listens on.")
+	fs.Var(emulation.Flag{V: &c.release}, emulation.FlagName, "(addition) "+emulation.Usage)
 	// The flag package prints usage on every error; only --help should.
 	fs.Usage = func() {}
 	usage := func() {
@@ -179,6 +184,7 @@ func run(args []string, stdout, stderr io.Writer, signals func() context.Context
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&c.zap), zap.WriteTo(stderr)))
 	log := ctrl.Log.WithName("setup")
+	fmt.Fprintln(stderr, emulation.Banner(name, c.release))
 	if banner := c.faults.Banner(name); banner != "" {
 		fmt.Fprintln(stderr, banner)
 	}
@@ -195,7 +201,7 @@ func start(ctx context.Context, c *config) error {
 	if err != nil {
 		return err
 	}
-	opts, err := controller.ManagerOptions(cfg)
+	opts, err := controller.ManagerOptionsFor(cfg, c.release)
 	if err != nil {
 		return err
 	}
@@ -222,12 +228,13 @@ func start(ctx context.Context, c *config) error {
 	if err := controller.Setup(mgr, controller.Options{
 		EnableWebhooks:     c.enableWebhooks,
 		FaultKeepSourceMAC: c.faults.Has(faults.KeepSourceMAC),
+		Release:            &c.release,
 	}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("Starting manager", "webhooks", c.enableWebhooks)
+	ctrl.Log.WithName("setup").Info("Starting manager", "webhooks", c.enableWebhooks, "emulatedRelease", c.release.String())
 	return mgr.Start(ctx)
 }

@@ -1,5 +1,7 @@
 // Command vmt-virtctl is the reference `virtctl template`: process, convert and create
 // behave like KubeVirt v1.9's virtctl, so the conformance specs can run against either.
+// VMT_VIRTCTL_KUBEVIRT_VERSION=v1.8.4 (or the hidden --kubevirt-version) makes it KubeVirt
+// v1.8's, which speaks template.kubevirt.io/v1alpha1 and subresources v1alpha1.
 //
 //	vmt-virtctl template process fedora -n tpl -p NAME=vm-a | kubectl create -f -
 //	vmt-virtctl template process -f fedora.yaml --params-file params.yaml -o json
@@ -18,7 +20,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := virtctl.Execute(ctx, virtctl.Config{}, os.Args[1:])
+	code := virtctl.Execute(ctx, virtctl.Config{KubeVirtVersion: os.Getenv(virtctl.KubeVirtVersionEnv)}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

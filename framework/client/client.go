@@ -20,6 +20,7 @@ import (
 	cdiv1beta1 "kubevirt.io/containerized-data-importer-api/pkg/apis/core/v1beta1"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1alpha1"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
 	templatev1alpha1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1alpha1"
@@ -59,9 +60,12 @@ type Clients struct {
 	Client   ctrlclient.Client
 }
 
-// New builds every client for cfg.
+// New builds every client for cfg. Every request is bounded by wait.Request (client-go
+// sends it as the request's timeout parameter too), so a server that never answers fails
+// the call, and the spec, within that interval.
 func New(cfg *rest.Config) (*Clients, error) {
 	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = wait.Request
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building Kubernetes client: %w", err)
@@ -78,7 +82,8 @@ func New(cfg *rest.Config) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building controller-runtime client: %w", err)
 	}
-	return &Clients{Config: cfg, Kube: kube, KubeVirt: kv, Dynamic: dyn, Client: c}, nil
+	// The template API version the cluster speaks (version.go): v1beta1 Go types, v1alpha1 wire.
+	return &Clients{Config: cfg, Kube: kube, KubeVirt: kv, Dynamic: dyn, Client: Speaking(c, SpokenVersion())}, nil
 }
 
 // As returns clients that impersonate user with groups (system:authenticated is added, as the

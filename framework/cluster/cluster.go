@@ -52,10 +52,13 @@ const (
 	TemplateOperator Capability = "template-operator"
 	// HCO: the HyperConverged CR exists and owns the KubeVirt configuration.
 	HCO Capability = "hco"
+	// V1beta1: both template API groups serve v1beta1 (virt-template v0.2.0+). Providers
+	// do not decide it: the framework does, from discovery (framework/sut).
+	V1beta1 Capability = "v1beta1"
 )
 
 // All lists every capability, in the order reports print them.
-var All = []Capability{Guest, WindowsImage, SnapshotStorage, OpenShift, Virtctl, TemplateOperator, HCO}
+var All = []Capability{Guest, WindowsImage, SnapshotStorage, OpenShift, Virtctl, TemplateOperator, HCO, V1beta1}
 
 // Label is the spec label that requires c.
 func (c Capability) Label() string { return "requires-" + string(c) }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 )
 
@@ -34,10 +35,19 @@ type Config struct {
 	ArtifactsDir string
 	// KeepOnFailure keeps a failed spec's namespace for inspection.
 	KeepOnFailure bool
+	// SkipCleanupCheck skips the end-of-run wait for everything the run created to be gone
+	// (framework/cleanup); the report then says the cleanup was not checked.
+	SkipCleanupCheck bool
+	// CleanEarlierRuns deletes, when the run starts, what earlier runs left on the cluster
+	// (objects labelled vmt-conformance.io/e2e=true of another run id, not kept on purpose).
+	CleanEarlierRuns bool
 	// Virtctl is the virtctl binary (real virtctl or our reference CLI); "" = look on PATH.
 	Virtctl string
 	// InstallNamespace is where KubeVirt and the template components run.
 	InstallNamespace string
+	// ExpectRelease forces the virt-template release whose behaviour the specs expect
+	// (framework.Release); "" = the release detected on the cluster (framework/sut).
+	ExpectRelease string
 	// LocalAssets holds the local provider's control-plane binaries.
 	LocalAssets string
 	// GoldenImage is an existing DataSource "namespace/name" to adopt; "" = provision one.
@@ -50,6 +60,8 @@ type Config struct {
 	Dumps Dumps
 	// Kind configures the kind provider.
 	Kind Kind
+	// Local configures the local provider (its profile).
+	Local Local
 
 	envErrors []error
 	// registered is set by Register: only then do the flag-only settings (Scale) exist.
@@ -65,14 +77,18 @@ func Register(fs *flag.FlagSet) *Config {
 	c.str(fs, &c.Capabilities, "vmt.capabilities", "VMT_CAPABILITIES", "", `declare capabilities detection cannot know, e.g. "+guest,-virtctl"`)
 	c.str(fs, &c.ArtifactsDir, "vmt.artifacts", "VMT_ARTIFACTS", "_output/artifacts", "directory for reports and failure dumps")
 	c.boolean(fs, &c.KeepOnFailure, "vmt.keep-on-failure", "VMT_KEEP_ON_FAILURE", false, "keep a failed spec's namespace and objects")
+	c.boolean(fs, &c.SkipCleanupCheck, "vmt.skip-cleanup-check", "VMT_SKIP_CLEANUP_CHECK", false, "do not wait at the end for everything the run created to be gone, nor report leftovers")
+	c.boolean(fs, &c.CleanEarlierRuns, "vmt.clean-earlier-runs", "VMT_CLEAN_EARLIER_RUNS", true, "at start, delete what earlier runs left on the cluster (not what they kept on purpose); false when several runs share a cluster at once")
 	c.str(fs, &c.Virtctl, "vmt.virtctl", "VMT_VIRTCTL", "", "virtctl binary (real virtctl or bin/vmt-virtctl); empty: look up virtctl on PATH")
 	c.str(fs, &c.InstallNamespace, "vmt.install-namespace", "VMT_INSTALL_NAMESPACE", "kubevirt", "namespace of KubeVirt and the template components")
+	c.str(fs, &c.ExpectRelease, "vmt.expect-release", "VMT_EXPECT_RELEASE", "", `virt-template release whose behaviour the specs expect, e.g. v0.1.8 or "unknown" (newest); default: the release detected on the cluster`)
 	c.str(fs, &c.LocalAssets, "vmt.local-assets", "VMT_LOCAL_ASSETS", "", "control-plane binaries for the local provider (default: ci/kube/build.sh's cache)")
 	c.str(fs, &c.GoldenImage, "vmt.golden-image", "VMT_GOLDEN_IMAGE", "", "DataSource namespace/name to adopt as golden image (default: provision one)")
 	c.str(fs, &c.WindowsImage, "vmt.windows-image", "VMT_WINDOWS_IMAGE", "", "Windows DataSource namespace/name (needed by requires-windows-image specs)")
 	c.Scale.register(c, fs)
 	c.Dumps.register(c, fs)
 	c.Kind.register(c, fs)
+	c.Local.register(c, fs)
 	wait.Register(fs, c.envError)
 	return c
 }
@@ -145,6 +161,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if c.ExpectRelease != "" {
+		if _, err := release.Parse(c.ExpectRelease); err != nil {
+			errs = append(errs, fmt.Errorf("--vmt.expect-release=%q (env VMT_EXPECT_RELEASE): want a virt-template release such as v0.1.8, or \"unknown\" for the newest behaviour", c.ExpectRelease))
+		}
+	}
 	if err := validateRef("vmt.golden-image", c.GoldenImage); err != nil {
 		errs = append(errs, err)
 	}
@@ -153,8 +174,12 @@ func (c *Config) Validate() error {
 	}
 	if c.registered {
 		errs = append(errs, c.Scale.validate()...)
+		errs = append(errs, wait.Validate()...)
 	}
 	errs = append(errs, c.Dumps.validate()...)
+	if err := c.Local.validate(c.Provider); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

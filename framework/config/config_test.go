@@ -11,7 +11,7 @@ import (
 
 func load(t *testing.T, env map[string]string, args ...string) (*Config, error) {
 	t.Helper()
-	for _, k := range []string{"VMT_PROVIDER", "KUBECONFIG", "VMT_KEEP_ON_FAILURE", "VMT_GOLDEN_IMAGE", "VMT_TIMEOUT_SCALE", "VMT_INTERVAL_SHORT", "VMT_SCALE_CLIENTS", "VMT_SCALE_MAX_P99", "VMT_SCALE_MIN_PROCESS_RPS"} {
+	for _, k := range []string{"VMT_PROVIDER", "KUBECONFIG", "VMT_KEEP_ON_FAILURE", "VMT_GOLDEN_IMAGE", "VMT_TIMEOUT_SCALE", "VMT_INTERVAL_SHORT", "VMT_SCALE_CLIENTS", "VMT_SCALE_MAX_P99", "VMT_SCALE_MIN_PROCESS_RPS", "VMT_EXPECT_RELEASE"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("HOME", t.TempDir())
@@ -52,6 +52,9 @@ func TestValidateErrors(t *testing.T) {
 		{"no VMs", nil, []string{"-vmt.provider=local", "-vmt.scale.vms=0"}, `--vmt.scale.vms=0: want at least 1`},
 		{"zero p99", nil, []string{"-vmt.provider=local", "-vmt.scale.max-p99=0s"}, `--vmt.scale.max-p99=0s: want a positive duration`},
 		{"timeout scale env", map[string]string{"VMT_TIMEOUT_SCALE": "-1"}, []string{"-vmt.provider=local"}, `VMT_TIMEOUT_SCALE="-1" must be a positive number`},
+		{"expected release", map[string]string{"VMT_EXPECT_RELEASE": "v0.1.8"}, []string{"-vmt.provider=local"}, ""},
+		{"expected release unknown", nil, []string{"-vmt.provider=local", "-vmt.expect-release=unknown"}, ""},
+		{"bad expected release", map[string]string{"VMT_EXPECT_RELEASE": "latest"}, []string{"-vmt.provider=local"}, `--vmt.expect-release="latest" (env VMT_EXPECT_RELEASE): want a virt-template release`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

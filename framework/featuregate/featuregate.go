@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -18,9 +19,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
+	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 )
@@ -30,6 +34,9 @@ const Gate = "Template"
 
 // Deployments are the template components virt-operator deploys in the install namespace.
 var Deployments = []string{"virt-template-apiserver", "virt-template-controller"}
+
+// CRDs are the template CRDs.
+var CRDs = []string{core.PluralResourceName + "." + core.GroupName, core.PluralRequestResourceName + "." + core.GroupName}
 
 // APIServices are the aggregated subresource API versions.
 var APIServices = []string{"v1alpha1." + core.SubresourceGroupName, "v1beta1." + core.SubresourceGroupName}
@@ -76,8 +83,10 @@ func Enabled(ctx context.Context) (bool, error) {
 	return t.enabled(obj), nil
 }
 
-// AwaitComponents waits (wait.Long) until the Deployments are Available and both
-// APIServices Available when enabled, or until all of them are gone when not.
+// AwaitComponents waits (wait.Long) until the Deployments are Available and the template API
+// is in force when enabled: both CRDs Established and served, both APIServices Available and
+// served, both webhooks denying what they must (framework/inforce); or, when not, until all
+// of them are gone and discovery no longer serves the subresource API.
 func AwaitComponents(ctx context.Context, enabled bool) {
 	GinkgoHelper()
 	ns := framework.Config().InstallNamespace
@@ -91,15 +100,36 @@ func AwaitComponents(ctx context.Context, enabled bool) {
 			Eventually(ignoreFound(get)).WithContext(ctx).WithTimeout(wait.Long).Should(BeTrue(), "Deployment %s/%s to be removed", ns, name)
 		}
 	}
+	admin := framework.Admin()
+	disco := admin.Kube.Discovery()
 	for _, name := range APIServices {
-		get := func(ctx context.Context) (*unstructured.Unstructured, error) {
-			return framework.Admin().Dynamic.Resource(apiServices).Get(ctx, name, metav1.GetOptions{})
-		}
 		if enabled {
-			Eventually(get).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Available", "True"), "APIService %s to be Available", name)
-		} else {
-			Eventually(ignoreFound(get)).WithContext(ctx).WithTimeout(wait.Long).Should(BeTrue(), "APIService %s to be removed", name)
+			Expect(inforce.APIService(ctx, admin.Dynamic, disco, wait.Long, name)).To(Succeed())
+			continue
 		}
+		get := func(ctx context.Context) (*unstructured.Unstructured, error) {
+			return admin.Dynamic.Resource(apiServices).Get(ctx, name, metav1.GetOptions{})
+		}
+		Eventually(ignoreFound(get)).WithContext(ctx).WithTimeout(wait.Long).Should(BeTrue(), "APIService %s to be removed", name)
+		version, group, _ := strings.Cut(name, ".")
+		Expect(inforce.Unserved(ctx, disco, wait.Medium, group+"/"+version)).To(Succeed())
+	}
+	if !enabled {
+		return
+	}
+	for _, crd := range CRDs {
+		Expect(inforce.CRD(ctx, admin.Dynamic, disco, wait.Long, crd)).To(Succeed())
+	}
+	// A template with an undefined reference: upstream's webhooks deny it in both versions.
+	probe := fixtures.Template("webhook-probe", fixtures.WithField("metadata.labels.app", fixtures.Ref("UNDEFINED")))
+	probe.Namespace = ns
+	for webhook, obj := range map[string]ctrlclient.Object{
+		"vvirtualmachinetemplate-v1beta1.kb.io":  probe,
+		"vvirtualmachinetemplate-v1alpha1.kb.io": fixtures.TemplateV1alpha1(probe),
+	} {
+		Expect(inforce.WebhookDenies(ctx, wait.Medium, webhook, func(ctx context.Context) error {
+			return admin.Client.Create(ctx, obj.DeepCopyObject().(ctrlclient.Object), ctrlclient.DryRunAll)
+		})).To(Succeed())
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/config"
+	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 )
@@ -56,9 +57,7 @@ func DataSource(ctx context.Context) (string, string) {
 
 func provision(ctx context.Context, ns string) {
 	GinkgoHelper()
-	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
-		namespace.LabelE2E: "true", namespace.LabelRun: framework.RunID(),
-	}}}
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: namespace.RunLabels()}}
 	dv := fixtures.ImportDataVolume(Name, "docker://"+fixtures.DefaultContainerDisk, Size)
 	dv.Namespace = ns
 	ds := fixtures.DataSource(Name, ns, Name)
@@ -79,6 +78,9 @@ func provision(ctx context.Context, ns string) {
 			Expect(err).NotTo(HaveOccurred(), "provisioning the golden image: creating %T %s", obj, obj.GetName())
 		}
 	}
+	// Any authenticated user stands for every spec's personas and VM service accounts.
+	anyUser := inforce.Accesses("vmt-e2e:golden-image-reader", []string{"system:authenticated"}, ns, reader.Rules...)
+	Expect(inforce.Allowed(ctx, framework.Admin().Kube, wait.Short, anyUser...)).To(Succeed(), "golden images readable by every user")
 }
 
 // Cleanup deletes this run's golden-image namespace, if any; the suite calls it once after

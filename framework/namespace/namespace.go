@@ -5,6 +5,7 @@ package namespace
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"regexp"
@@ -13,20 +14,44 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/vmt-conformance/vmt-conformance/framework"
+	"github.com/vmt-conformance/vmt-conformance/framework/cleanup"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Labels put on every namespace (and, by the fixtures, on cluster-scoped objects) the suite
 // creates, so a dump or a manual clean-up finds them.
 const (
-	LabelE2E      = "vmt-conformance.io/e2e"
-	LabelRun      = "vmt-conformance.io/run"
+	LabelE2E      = cleanup.LabelE2E
+	LabelRun      = cleanup.LabelRun
 	LabelScenario = "vmt-conformance.io/scenario"
 	LabelSpec     = "vmt-conformance.io/spec"
 	AnnotSpecText = "vmt-conformance.io/spec-text"
+	// AnnotKept marks an object kept on purpose beyond its run (--vmt.keep-on-failure, the
+	// upgrade-pre state); its value says why. The cleanup check lists such objects instead
+	// of counting them as leftovers, and later runs leave them alone (framework/cleanup).
+	AnnotKept = cleanup.AnnotKept
 )
+
+// RunLabels are the labels every namespace and cluster-scoped object the suite creates
+// carries: they tie it to this run, so the cleanup check (and a later run) finds it.
+func RunLabels() map[string]string {
+	return map[string]string{LabelE2E: "true", LabelRun: framework.RunID()}
+}
+
+// AddRunLabels puts RunLabels on obj (keeping its other labels).
+func AddRunLabels(obj metav1.Object) {
+	labels := obj.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	for k, v := range RunLabels() {
+		labels[k] = v
+	}
+	obj.SetLabels(labels)
+}
 
 var scenarioID = regexp.MustCompile(`^VMT-\d{3}$`)
 
@@ -39,11 +64,8 @@ func New(ctx context.Context, prefix ...string) string {
 	if len(prefix) > 0 && prefix[0] != "" {
 		generate += prefix[0] + "-"
 	}
-	labels := map[string]string{
-		LabelE2E:  "true",
-		LabelRun:  framework.RunID(),
-		LabelSpec: SpecHash(spec.FullText()),
-	}
+	labels := RunLabels()
+	labels[LabelSpec] = SpecHash(spec.FullText())
 	for _, l := range spec.Labels() {
 		if scenarioID.MatchString(l) {
 			labels[LabelScenario] = l
@@ -61,6 +83,7 @@ func New(ctx context.Context, prefix ...string) string {
 		if CurrentSpecReport().Failed() && framework.Config().KeepOnFailure {
 			AddReportEntry("kept namespace", name)
 			GinkgoWriter.Printf("keeping namespace %s of the failed spec (--vmt.keep-on-failure)\n", name)
+			Expect(Keep(ctx, name, "--vmt.keep-on-failure: its spec failed")).To(Succeed())
 			return
 		}
 		// Deletion is not awaited: the namespace controller finishes it while the next spec runs.
@@ -68,6 +91,20 @@ func New(ctx context.Context, prefix ...string) string {
 		Expect(client.IgnoreNotFound(err)).To(Succeed(), "deleting namespace %s", name)
 	})
 	return name
+}
+
+// Keep marks namespace name as kept on purpose (AnnotKept = why): the cleanup check lists it
+// as kept and later runs do not delete it.
+func Keep(ctx context.Context, name, why string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotKept: why}}})
+	if err != nil {
+		return err
+	}
+	_, err = framework.Admin().Kube.CoreV1().Namespaces().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		return fmt.Errorf("marking namespace %s as kept: %w", name, err)
+	}
+	return nil
 }
 
 // SpecHash is a short stable label value for a spec's full text.

@@ -1,12 +1,14 @@
 // Package rbac gives specs personas: impersonated users or service accounts holding exactly
 // the roles a spec grants them, in the spec's namespaces. Every Role and binding is removed
-// by DeferCleanup, and Grant returns only once the API server authorizes what was granted
-// (SelfSubjectAccessReview as the persona, bounded by wait.Short).
+// by DeferCleanup, and Grant and BindClusterRole return only once kube-apiserver's authorizer
+// allows what was granted (framework/inforce, bounded by wait.Short), so no spec acts before
+// its grant is in force, and no aggregated API server caches a denial of it.
 package rbac
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/client"
+	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
@@ -71,17 +74,18 @@ func (p *Persona) Grant(ctx context.Context, ns string, rules ...rbacv1.PolicyRu
 	Expect(framework.Admin().Client.Create(ctx, role)).To(Succeed(), "creating a Role in %s for %s", ns, p.User)
 	DeferCleanup(deleteObject, role)
 	p.bind(ctx, ns, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name})
-	for _, r := range rules {
-		p.awaitAllowed(ctx, ns, r)
-	}
+	p.awaitAllowed(ctx, ns, rules...)
 }
 
 // BindClusterRole binds the persona to the ClusterRole clusterRole in ns only (a
-// RoleBinding), e.g. the aggregated "view" or "edit" roles. Effectiveness is not awaited:
-// the caller knows which access to expect and asserts it.
-func (p *Persona) BindClusterRole(ctx context.Context, ns, clusterRole string) {
+// RoleBinding), e.g. the aggregated "view" or "edit" roles, and waits until the access the
+// caller expects from it (expected, at least one rule; every verb × resource × name) is
+// allowed. A ClusterRole's content is not the caller's (aggregation fills it), so the caller
+// names what it relies on.
+func (p *Persona) BindClusterRole(ctx context.Context, ns, clusterRole string, expected rbacv1.PolicyRule, more ...rbacv1.PolicyRule) {
 	GinkgoHelper()
 	p.bind(ctx, ns, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole})
+	p.awaitAllowed(ctx, ns, append([]rbacv1.PolicyRule{expected}, more...)...)
 }
 
 func (p *Persona) bind(ctx context.Context, ns string, ref rbacv1.RoleRef) {
@@ -118,26 +122,17 @@ func (p *Persona) Can(ctx context.Context, ns, verb, group, resource, subresourc
 	return got.Status.Allowed, nil
 }
 
-// awaitAllowed waits until the first verb of the rule on its first resource (and first
-// resource name, if any) is authorized.
-func (p *Persona) awaitAllowed(ctx context.Context, ns string, r rbacv1.PolicyRule) {
+// Accesses are what rules grant the persona in ns, as kube-apiserver's authorizer is asked
+// about them (impersonation adds system:authenticated to the groups).
+func (p *Persona) Accesses(ns string, rules ...rbacv1.PolicyRule) []inforce.Access {
+	groups := append(slices.Clone(p.Groups), "system:authenticated")
+	return inforce.Accesses(p.User, groups, ns, rules...)
+}
+
+// awaitAllowed waits (wait.Short) until every verb × resource × name of rules is allowed.
+func (p *Persona) awaitAllowed(ctx context.Context, ns string, rules ...rbacv1.PolicyRule) {
 	GinkgoHelper()
-	if len(r.Verbs) == 0 || len(r.Resources) == 0 {
-		return
-	}
-	resource, sub, _ := strings.Cut(r.Resources[0], "/")
-	group := ""
-	if len(r.APIGroups) > 0 {
-		group = r.APIGroups[0]
-	}
-	name := ""
-	if len(r.ResourceNames) > 0 {
-		name = r.ResourceNames[0]
-	}
-	Eventually(func(ctx context.Context) (bool, error) {
-		return p.Can(ctx, ns, r.Verbs[0], group, resource, sub, name)
-	}).WithContext(ctx).WithTimeout(wait.Short).Should(BeTrue(),
-		"RBAC to take effect: %s may %s %s %s/%s %q in %s", p.User, r.Verbs[0], group, resource, sub, name, ns)
+	Expect(inforce.Allowed(ctx, framework.Admin().Kube, wait.Short, p.Accesses(ns, rules...)...)).To(Succeed(), "RBAC in force for %s in %s", p.User, ns)
 }
 
 // VirtctlFlags are the kubeconfig flags that make a CLI act as the persona.
@@ -150,7 +145,7 @@ func (p *Persona) VirtctlFlags() []string {
 }
 
 func labels() map[string]string {
-	return map[string]string{namespace.LabelE2E: "true", namespace.LabelRun: framework.RunID()}
+	return namespace.RunLabels()
 }
 
 func deleteObject(ctx context.Context, obj ctrlclient.Object) {

@@ -68,6 +68,7 @@ func Template(ctx context.Context, args []string, opts ...Option) *Result {
 	ctx, cancel := context.WithTimeout(ctx, wait.Medium)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, full...)
+	cmd.WaitDelay = wait.Short // a child that keeps the output open cannot hold us past the kill
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+framework.CurrentSession().KubeconfigPath)
 	cmd.Stdin = strings.NewReader(inv.stdin)
 	var stdout, stderr bytes.Buffer

@@ -27,6 +27,15 @@ var (
 	Long = 5 * time.Minute
 	// VMStart bounds a VM reaching Ready (a real guest boots on kind and real clusters).
 	VMStart = 8 * time.Minute
+	// Cleanup bounds the suite's proof of its own cleanup at the end of a run (also after an
+	// interrupt): every namespace and cluster-scoped object of the run must be gone by then
+	// (framework/cleanup).
+	Cleanup = 2 * time.Minute
+	// Request bounds one API call of the suite's clients (framework/client), so a server
+	// that accepts a request and never answers fails the spec instead of hanging it. Far
+	// above what any call takes: a bulk /create on a loaded two-core machine answers in
+	// seconds.
+	Request = 30 * time.Second
 )
 
 type named struct {
@@ -41,6 +50,8 @@ var intervals = []named{
 	{&Medium, "medium", "timeout for a controller's reaction"},
 	{&Long, "long", "timeout for multi-step workflows"},
 	{&VMStart, "vm-start", "timeout for a VM to become ready"},
+	{&Cleanup, "cleanup", "timeout for everything the run created to be gone at its end"},
+	{&Request, "request", "timeout of one API call of the suite's clients"},
 }
 
 // Register adds -vmt.interval.* flags to fs; environment problems go to report.
@@ -69,6 +80,18 @@ func Register(fs *flag.FlagSet, report func(error)) {
 		}
 		fs.DurationVar(iv.p, "vmt.interval."+iv.name, *iv.p, fmt.Sprintf("%s (env %s)", iv.doc, env))
 	}
+}
+
+// Validate refuses an interval its flag set to zero or less (the environment variables are
+// checked by Register): every wait has a bound, and a request timeout of 0 would mean none.
+func Validate() []error {
+	var errs []error
+	for _, iv := range intervals {
+		if *iv.p <= 0 {
+			errs = append(errs, fmt.Errorf("--vmt.interval.%s=%v: want a positive duration (every wait needs a bound)", iv.name, *iv.p))
+		}
+	}
+	return errs
 }
 
 // Summary describes the intervals in force, for the suite's start-up banner.

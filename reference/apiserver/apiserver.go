@@ -29,9 +29,11 @@ import (
 	clientrest "k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1alpha1"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
+	"github.com/vmt-conformance/vmt-conformance/reference/emulation"
 )
 
 // Name is the server's name in k8s.io/apiserver's logs and health checks, upstream's
@@ -75,6 +77,10 @@ type Options struct {
 	// means no client-side limit; tests set a positive one to play a throttled server.
 	ClientQPS   float32
 	ClientBurst int
+	// Release is the virt-template release the server plays (--emulate-release, release.go):
+	// which versions it serves and whether it serves its own /apis document. NewOptions sets
+	// emulation.Default (v0.2.2); the unknown version is the newest behaviour.
+	Release release.Version
 
 	// Deliberate bugs for the suite's self-tests (package reference/faults); no flag sets
 	// them, only cmd/vmt-template-apiserver from VMT_REFERENCE_FAULTS. Never set them
@@ -87,6 +93,11 @@ type Options struct {
 	// virtualmachinetemplates/create (by kube-apiserver, which authorizes the subresource
 	// before it proxies, and by this server's delegated SubjectAccessReview) still gets a VM.
 	FaultCreateWithoutPermission bool
+	// FaultNeverAnswer makes /process and /create of a template that exists accept the
+	// request and never answer: each holds until the request's context ends (the caller gave
+	// up, or a request timeout of kube-apiserver or of this server ended it). A bad body or a
+	// missing template is still answered at once.
+	FaultNeverAnswer bool
 }
 
 // NewOptions returns upstream's defaults, with the secure port upstream deploys with.
@@ -102,6 +113,7 @@ func NewOptions() *Options {
 	o.SecureServing.ServerCert.CertDirectory = ""
 	o.SecureServing.ServerCert.PairName = "apiserver"
 	o.ClientQPS, o.ClientBurst = -1, 10
+	o.Release = emulation.Default
 	return o
 }
 
@@ -116,6 +128,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"requests per second the server's own client may send to kube-apiserver; -1: no client-side limit (not an upstream flag: upstream has client-go's default of 5)")
 	fs.IntVar(&o.ClientBurst, "client-burst", o.ClientBurst,
 		"burst of the server's own client when --client-qps is positive (not an upstream flag)")
+	fs.Var(emulation.Flag{V: &o.Release}, emulation.FlagName, emulation.Usage)
 }
 
 // Validate checks the options.
@@ -129,6 +142,9 @@ func (o *Options) Validate() error {
 	}
 	if o.ClientQPS > 0 && o.ClientBurst < 1 {
 		errs = append(errs, fmt.Errorf("--client-burst=%d: want at least 1 with --client-qps=%g", o.ClientBurst, o.ClientQPS))
+	}
+	if err := emulation.Check(o.Release); err != nil {
+		errs = append(errs, fmt.Errorf("--%s: %w", emulation.FlagName, err))
 	}
 	return utilerrors.NewAggregate(errs)
 }
@@ -157,12 +173,14 @@ func New(o *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHandler(clientConfig)
+	rel := release.For(o.Release)
+	h, err := newHandler(clientConfig, templateGroupVersion(rel))
 	if err != nil {
 		return nil, err
 	}
 	h.processor.FaultIgnoreParameterDefaults = o.FaultIgnoreParameterDefaults
 	h.faultCreateOnProcess = o.FaultCreateWithoutPermission
+	h.faultNeverAnswer = o.FaultNeverAnswer
 
 	// Without --tls-cert-file an in-memory self-signed certificate keeps the server usable
 	// for development; deployments always pass a certificate.
@@ -174,6 +192,9 @@ func New(o *Options) (*Server, error) {
 	config.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
 	config.OpenAPIConfig = openAPIConfig()
 	config.OpenAPIV3Config = openAPIV3Config()
+	// SubresourceDiscovery: before v0.2.0 no /apis document of its own
+	// (internal/apiserver/apiserver.go@v0.1.8:79-80).
+	config.EnableDiscovery = rel.Has(release.SubresourceDiscovery)
 	// Discovery of the group and its versions is public, as upstream: kube-apiserver's
 	// availability check calls it without a user.
 	o.Authorization.AlwaysAllowPaths = append(o.Authorization.AlwaysAllowPaths,
@@ -197,13 +218,17 @@ func New(o *Options) (*Server, error) {
 		return nil, fmt.Errorf("creating the generic API server: %w", err)
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(core.SubresourceGroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
-	group.VersionedResourcesStorageMap[subresourcesv1alpha1.GroupVersion.Version] = h.storage(v1alpha1Version)
-	group.VersionedResourcesStorageMap[subresourcesv1beta1.GroupVersion.Version] = h.storage(v1beta1Version)
+	served := servedVersions(rel)
+	group.PrioritizedVersions = nil
+	for _, sv := range served {
+		group.PrioritizedVersions = append(group.PrioritizedVersions, sv.gv)
+		group.VersionedResourcesStorageMap[sv.gv.Version] = h.storage(sv.version)
+	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, fmt.Errorf("installing %s: %w", core.SubresourceGroupName, err)
 	}
-	for _, gv := range []schema.GroupVersion{subresourcesv1alpha1.GroupVersion, subresourcesv1beta1.GroupVersion} {
-		if err := hideParentFromDiscovery(generic, gv, core.PluralResourceName); err != nil {
+	for _, sv := range served {
+		if err := hideParentFromDiscovery(generic, sv.gv, core.PluralResourceName); err != nil {
 			return nil, err
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	kubevirtv1 "kubevirt.io/api/core/v1"
 	kubevirt "kubevirt.io/client-go/kubevirt"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 )
@@ -295,8 +297,14 @@ func TestApprovedTemplatesOnly(t *testing.T) {
 	if _, err := e.kube.RbacV1().RoleBindings(e.ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	groups := []string{"system:authenticated"}
+	// The first call through the aggregator must come after kube-apiserver's authorizer sees
+	// the binding: the template API server would otherwise cache its denial (10 s).
+	if err := inforce.Allowed(ctx, e.kube, wait.Short, inforce.Accesses(user, groups, e.ns, role.Rules...)...); err != nil {
+		t.Fatal(err)
+	}
 	cfg := rest.CopyConfig(admin)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
 	asUser := restClient(t, cfg)
 
 	a := e.call(asUser, "v1beta1", "approved", "create", `{"parameters":{"NAME":"vm-approved"}}`)

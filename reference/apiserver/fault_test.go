@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 )
@@ -60,5 +61,56 @@ func TestFaultIgnoreParameterDefaultsReachesTheEngine(t *testing.T) {
 	h.processor.FaultIgnoreParameterDefaults = true
 	if _, err := h.process(context.Background(), strings.NewReader(`{}`), "ns", "t"); code(err) != 422 {
 		t.Errorf("with the fault the required NAME with only a default must be missing (422), got %v", err)
+	}
+}
+
+// With the never-answer fault /process and /create read the request and the template and
+// hold the request until its context ends: no answer before, a timeout error (nobody reads)
+// after, and no VM created. A body that does not parse and a missing template are still
+// answered at once (the simulator's readiness probe relies on the latter).
+func TestFaultNeverAnswerHoldsUntilTheRequestEnds(t *testing.T) {
+	for _, sub := range []string{core.ProcessSubresource, core.CreateSubresource} {
+		t.Run(sub, func(t *testing.T) {
+			templates, vms := &fakeTemplates{tpl: template()}, &fakeVMs{}
+			h := &handler{templates: templates, vms: vms, faultNeverAnswer: true}
+			route, ok := h.storage(v1beta1Version)[core.PluralResourceName+"/"+sub].(*subresourceREST)
+			if !ok {
+				t.Fatalf("no /%s route", sub)
+			}
+			if _, err := route.serve(context.Background(), strings.NewReader(`{`), "ns", "t"); code(err) != 400 {
+				t.Errorf("a body that does not parse: %v, want 400 at once", err)
+			}
+			missing := &handler{templates: &fakeTemplates{err: errors.New(`"t" not found`)}, vms: vms, faultNeverAnswer: true}
+			missingRoute := missing.storage(v1beta1Version)[core.PluralResourceName+"/"+sub].(*subresourceREST)
+			if _, err := missingRoute.serve(context.Background(), strings.NewReader(`{}`), "ns", "t"); code(err) != 500 {
+				t.Errorf("a missing template: %v, want 500 at once", err)
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				_, err := route.serve(ctx, strings.NewReader(`{"parameters":{"NAME":"a"}}`), "ns", "t")
+				done <- err
+			}()
+			held := time.NewTimer(200 * time.Millisecond)
+			defer held.Stop()
+			select {
+			case err := <-done:
+				t.Fatalf("/%s answered (%v) before its request ended", sub, err)
+			case <-held.C:
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if code(err) != 504 {
+					t.Errorf("after the request ended: %v, want a 504 timeout error", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("/%s still held 5s after its request ended", sub)
+			}
+			if templates.calls != 1 || len(vms.created) != 0 {
+				t.Errorf("the fault read the template %d times and created %d VMs, want once and none", templates.calls, len(vms.created))
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/apiserver/pkg/warning"
@@ -42,10 +43,13 @@ type handler struct {
 	processor engine.Processor
 	// faultCreateOnProcess is Options.FaultCreateWithoutPermission.
 	faultCreateOnProcess bool
+	// faultNeverAnswer is Options.FaultNeverAnswer.
+	faultNeverAnswer bool
 }
 
-func newHandler(cfg *clientrest.Config) (*handler, error) {
-	templates, err := newTemplateClient(cfg)
+// newHandler reads templates in version templates of template.kubevirt.io (templateGroupVersion).
+func newHandler(cfg *clientrest.Config, templates schema.GroupVersion) (*handler, error) {
+	templateClient, err := newTemplateClient(cfg, templates)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +57,7 @@ func newHandler(cfg *clientrest.Config) (*handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the KubeVirt client: %w", err)
 	}
-	return &handler{templates: templates, vms: vmClient{vms}}, nil
+	return &handler{templates: templateClient, vms: vmClient{vms}}, nil
 }
 
 // jsonLookahead is how far the YAML-or-JSON decoder looks for a leading '{', as upstream.
@@ -71,6 +75,9 @@ func (h *handler) process(ctx context.Context, body io.Reader, namespace, name s
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("error getting VirtualMachineTemplate: %w", err))
 	}
+	if h.faultNeverAnswer {
+		return nil, neverAnswer(ctx, namespace, name)
+	}
 	res, err := h.processor.Process(tpl, opts.Parameters)
 	// Upstream sends the warnings as soon as the reference check ran, also when it or
 	// rendering then fails.
@@ -87,6 +94,19 @@ func (h *handler) process(ctx context.Context, body io.Reader, namespace, name s
 		VirtualMachine: res.VirtualMachine,
 		Message:        res.Message,
 	}, nil
+}
+
+// neverAnswer is the deliberate never-answer fault: the request was accepted (its body
+// read, its template found) and gets no answer; it holds until its context ends (the caller
+// went away, or a request timeout ended it), then gives up with a timeout error nobody waits
+// for anymore. Errors before it (a bad body, a missing template) are still answered, so
+// the server looks healthy: the simulator's readiness probe (/process of a template that
+// does not exist) passes.
+func neverAnswer(ctx context.Context, namespace, name string) error {
+	klog.InfoS("fault never-answer: holding the request unanswered until it ends", "namespace", namespace, "template", name)
+	<-ctx.Done()
+	klog.InfoS("fault never-answer: the request ended unanswered", "namespace", namespace, "template", name, "cause", context.Cause(ctx))
+	return apierrors.NewTimeoutError("fault never-answer: the request was never answered", 0)
 }
 
 // processOnly is /process: process and create nothing, unless the deliberate
@@ -121,19 +141,20 @@ func (h *handler) create(ctx context.Context, body io.Reader, namespace, name st
 	return out, nil
 }
 
-// templateClient is a typed v1beta1 client for templates, like upstream's generated one:
-// decoding drops apiVersion/kind, which is why 409 and 422 carry an empty group and kind.
+// templateClient is a typed client for templates, like upstream's generated one: decoding
+// drops apiVersion/kind, which is why 409 and 422 carry an empty group and kind. It reads
+// version gv (v1beta1, or v1alpha1 for a release that serves no v1beta1) into the v1beta1
+// Go types: both versions have the same fields.
 type templateClient struct {
 	rest clientrest.Interface
 }
 
-func newTemplateClient(cfg *clientrest.Config) (*templateClient, error) {
+func newTemplateClient(cfg *clientrest.Config, gv schema.GroupVersion) (*templateClient, error) {
 	scheme := runtime.NewScheme()
-	if err := v1beta1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
+	scheme.AddKnownTypes(gv, &v1beta1.VirtualMachineTemplate{}, &v1beta1.VirtualMachineTemplateList{})
+	metav1.AddToGroupVersion(scheme, gv)
 	cfg = clientrest.CopyConfig(cfg)
-	cfg.GroupVersion = &v1beta1.GroupVersion
+	cfg.GroupVersion = &gv
 	cfg.APIPath = "/apis"
 	cfg.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
 	if cfg.UserAgent == "" {

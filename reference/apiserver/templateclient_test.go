@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	clientrest "k8s.io/client-go/rest"
+
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 )
 
 // Templates are read from kube-apiserver's watch cache; one the cache does not have yet (just
@@ -32,7 +34,7 @@ func TestTemplateReadFallsBackToALiveReadOnNotFound(t *testing.T) {
 		_, _ = w.Write([]byte(`{"apiVersion":"template.kubevirt.io/v1beta1","kind":"VirtualMachineTemplate","metadata":{"name":"` + name + `","namespace":"ns","resourceVersion":"7"}}`))
 	}))
 	defer srv.Close()
-	c, err := newTemplateClient(&clientrest.Config{Host: srv.URL})
+	c, err := newTemplateClient(&clientrest.Config{Host: srv.URL}, v1beta1.GroupVersion)
 	if err != nil {
 		t.Fatal(err)
 	}

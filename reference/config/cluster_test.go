@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 )
 
@@ -36,6 +37,8 @@ func TestInstallAuthorizeRemove(t *testing.T) {
 		CreateNamespace:       true,
 		WebhookURL:            "https://127.0.0.1:1/",
 		APIServerExternalPort: 1,
+		// authorization checks the v0.2.4 subresource grants (AggregatedProcessCreate).
+		Release: &processCreateRelease,
 	}
 	tls, err := SelfSignedTLS(opts.Namespace)
 	g.Expect(err).NotTo(gomega.HaveOccurred())
@@ -48,6 +51,11 @@ func TestInstallAuthorizeRemove(t *testing.T) {
 	first := versions(ctx, t, dyn, objs)
 	g.Expect(Apply(ctx, dyn, objs)).To(gomega.Succeed())
 	g.Expect(versions(ctx, t, dyn, objs)).To(gomega.Equal(first), "a second apply of the same objects changed something")
+	for _, u := range objs {
+		if u.GetKind() == "CustomResourceDefinition" { // requests are created below
+			g.Expect(inforce.CRD(ctx, dyn, kube.Discovery(), wait.Medium, u.GetName())).To(gomega.Succeed())
+		}
+	}
 
 	t.Run("authorization", func(t *testing.T) { authorization(t, cfg, kube) })
 
@@ -140,38 +148,47 @@ func authorization(t *testing.T, cfg *rest.Config, kube kubernetes.Interface) {
 	bindClusterRole(t, kube, target, "edit", editorUser, crossEditorUser)
 	bindClusterRole(t, kube, target, "admin", adminUser)
 	bindClusterRole(t, kube, target, "view", viewerUser)
-	bindRole(t, kube, source, crossEditorUser, rbacv1.PolicyRule{
+	sourceVMA := rbacv1.PolicyRule{
 		APIGroups: []string{"template.kubevirt.io"}, Resources: []string{"virtualmachinetemplaterequests/source"},
 		ResourceNames: []string{"vm-a"}, Verbs: []string{"create"},
-	})
+	}
+	bindRole(t, kube, source, crossEditorUser, sourceVMA)
 	requests := rbacv1.PolicyRule{APIGroups: []string{"template.kubevirt.io"}, Resources: []string{"virtualmachinetemplaterequests"}, Verbs: []string{"create"}}
-	bindRole(t, kube, target, noDataVolumes, requests,
-		rbacv1.PolicyRule{APIGroups: []string{"template.kubevirt.io"}, Resources: []string{"virtualmachinetemplates"}, Verbs: []string{"create"}})
-	bindRole(t, kube, target, noTemplates, requests,
-		rbacv1.PolicyRule{APIGroups: []string{"cdi.kubevirt.io"}, Resources: []string{"datavolumes"}, Verbs: []string{"create"}})
+	templates := rbacv1.PolicyRule{APIGroups: []string{"template.kubevirt.io"}, Resources: []string{"virtualmachinetemplates"}, Verbs: []string{"create"}}
+	dataVolumes := rbacv1.PolicyRule{APIGroups: []string{"cdi.kubevirt.io"}, Resources: []string{"datavolumes"}, Verbs: []string{"create"}}
+	bindRole(t, kube, target, noDataVolumes, requests, templates)
+	bindRole(t, kube, target, noTemplates, requests, dataVolumes)
 
-	t.Log("waiting for the user roles to aggregate into edit")
-	g.Eventually(func() (bool, error) {
-		for _, attrs := range []authorizationv1.ResourceAttributes{
-			{Verb: "create", Group: "template.kubevirt.io", Resource: "virtualmachinetemplaterequests"},
-			{Verb: "create", Group: "template.kubevirt.io", Resource: "virtualmachinetemplates"},
-			{Verb: "create", Group: "cdi.kubevirt.io", Resource: "datavolumes"},
-		} {
-			attrs.Namespace = target
-			if ok, err := allowed(ctx, kube, editorUser, attrs); !ok || err != nil {
-				return false, err
-			}
-		}
-		return true, nil
-	}).WithTimeout(wait.Medium).WithPolling(wait.Poll).Should(gomega.BeTrue())
+	// Every user's grants must be in force before the policy is asked about them: aggregation
+	// into admin/edit/view is kube-controller-manager's work (wait.Medium), and each binding
+	// reaches kube-apiserver's authorizer a moment after it is written.
+	t.Log("waiting for the user roles to aggregate and every binding to be in force")
+	subresources := rbacv1.PolicyRule{APIGroups: []string{"subresources.template.kubevirt.io"},
+		Resources: []string{"virtualmachinetemplates/process", "virtualmachinetemplates/create"}, Verbs: []string{"create"}}
+	view := rbacv1.PolicyRule{APIGroups: []string{"template.kubevirt.io"}, Resources: []string{"virtualmachinetemplates"}, Verbs: []string{"get", "list", "watch"}}
+	deleteCollection := rbacv1.PolicyRule{APIGroups: []string{"template.kubevirt.io"}, Resources: []string{"virtualmachinetemplates"}, Verbs: []string{"deletecollection"}}
+	authenticated := []string{"system:authenticated"}
+	var grants []inforce.Access
+	for user, rules := range map[string][]rbacv1.PolicyRule{
+		editorUser:      {requests, templates, dataVolumes, subresources},
+		crossEditorUser: {requests, templates, dataVolumes, subresources},
+		adminUser:       {requests, templates, dataVolumes, subresources, deleteCollection},
+		viewerUser:      {view},
+		noDataVolumes:   {requests, templates},
+		noTemplates:     {requests, dataVolumes},
+	} {
+		grants = append(grants, inforce.Accesses(user, authenticated, target, rules...)...)
+	}
+	grants = append(grants, inforce.Accesses(crossEditorUser, authenticated, source, sourceVMA)...)
+	g.Expect(inforce.Allowed(ctx, kube, wait.Medium, grants...)).To(gomega.Succeed())
 
 	sourceMessage := func(ns, vm string) string {
 		return "User is not allowed to use VirtualMachine " + ns + "/" + vm + " as a source for VirtualMachineTemplateRequests"
 	}
 	t.Log("waiting for the policy to be enforced")
-	g.Eventually(func() error {
+	g.Expect(inforce.PolicyDenies(ctx, wait.Medium, VMTRAuthzPolicy, func(ctx context.Context) error {
 		return createRequest(ctx, cfg, editorUser, "v1beta1", target, source, "vm-a", true)
-	}).WithTimeout(wait.Medium).WithPolling(wait.Poll).Should(deniedWith(sourceMessage(source, "vm-a")))
+	})).To(gomega.Succeed())
 
 	t.Run("policy", func(t *testing.T) {
 		cases := []struct {
@@ -293,17 +310,6 @@ func impersonate(cfg *rest.Config, user string) *rest.Config {
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
 	cfg.WarningHandler = rest.NoWarnings{} // v1alpha1 requests are expected to be deprecated
 	return cfg
-}
-
-// allowed asks, as admin, whether user may do attrs.
-func allowed(ctx context.Context, kube kubernetes.Interface, user string, attrs authorizationv1.ResourceAttributes) (bool, error) {
-	review, err := kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
-		Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: []string{"system:authenticated"}, ResourceAttributes: &attrs},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return false, err
-	}
-	return review.Status.Allowed, nil
 }
 
 func namespace(t *testing.T, kube kubernetes.Interface, prefix string) string {

@@ -1,6 +1,8 @@
 // Package config holds the manifests of the reference implementation: everything an install
 // of virt-template puts into a cluster, as upstream kubevirt/virt-template v0.2.x ships it in
-// its virt-operator overlay (virt-template.md §7), with upstream's object names.
+// its virt-operator overlay (virt-template.md §7), with upstream's object names. Options.Release
+// makes them those of another release (v0.1.7 on; see release.go), by the behaviour table of
+// framework/release.
 //
 // The YAML lives in rbac/, admission/, webhook/, manager/ and apiserver/ with the install
 // namespace written as "system" and the images as placeholders; Objects rewrites both, the
@@ -35,7 +37,9 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/config/crd"
+	"github.com/vmt-conformance/vmt-conformance/reference/emulation"
 )
 
 //go:embed rbac/*.yaml admission/*.yaml webhook/*.yaml manager/*.yaml apiserver/*.yaml
@@ -49,10 +53,6 @@ const (
 	DefaultControllerImage = "ghcr.io/vmt-conformance/vmt-template-controller:devel"
 	DefaultAPIServerImage  = "ghcr.io/vmt-conformance/vmt-template-apiserver:devel"
 )
-
-// CompatibleVersion is the upstream release whose manifests these match; it is the value of
-// VersionAnnotation on every object, as upstream's build stamps its own version.
-const CompatibleVersion = "v0.2.4"
 
 // Labels and annotations every object carries.
 const (
@@ -93,11 +93,9 @@ const (
 	MetricsCertSecret   = "kubevirt-virt-template-controller-metrics-certs"
 )
 
-// APIServices of the subresource group, preferred version first.
-var APIServices = []string{
-	"v1alpha1.subresources.template.kubevirt.io",
-	"v1beta1.subresources.template.kubevirt.io",
-}
+// APIServices of the subresource group, preferred version first, as the default release
+// (emulation.Default) installs them; APIServicesFor gives those of any release.
+var APIServices = APIServicesFor(emulation.Default)
 
 // placeholderNamespace stands for the install namespace in the YAML files, as in upstream's
 // kustomize sources.
@@ -131,6 +129,16 @@ type Options struct {
 	// for "localhost" with this port, and points both APIServices at it: without kube-proxy
 	// the aggregator resolves the service's DNS name and dials the port it is given.
 	APIServerExternalPort int32
+
+	// Release is the virt-template release the manifests are those of (see emulate in
+	// release.go): CRD versions and fields, APIServices, webhooks, the VAP's versions, role
+	// rules, the version annotation, and --emulate-release on both Deployments. Nil means
+	// emulation.Default (v0.2.2); a pointer to the unknown version means the newest
+	// behaviour of the table. Releases older than emulation.Oldest are refused.
+	Release *release.Version
+
+	// release is Release resolved by complete.
+	release release.Version
 }
 
 // TLS is PEM material for the serving certificates (see SelfSignedTLS).
@@ -151,7 +159,7 @@ func Objects(opts Options) ([]*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	var objs []*unstructured.Unstructured
-	defs, err := crd.CustomResourceDefinitions()
+	defs, err := crd.CustomResourceDefinitionsFor(opts.release)
 	if err != nil {
 		return nil, fmt.Errorf("loading the template CRDs: %w", err)
 	}
@@ -182,10 +190,16 @@ func Objects(opts Options) ([]*unstructured.Unstructured, error) {
 		if err := customize(u, opts); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
 		}
+		keep, err := emulate(u, opts.release)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+		if keep {
+			objs = append(objs, u)
+		}
 	}
-	objs = append(objs, files...)
 	for _, u := range objs {
-		stamp(u)
+		stamp(u, opts.release)
 	}
 	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int {
 		return applyRank(a.GroupVersionKind()) - applyRank(b.GroupVersionKind())
@@ -244,6 +258,10 @@ func (o Options) complete() (Options, error) {
 	}
 	if o.APIServerExternalPort < 0 || o.APIServerExternalPort > 65535 {
 		errs = append(errs, fmt.Errorf("API server external port %d is not in 1-65535", o.APIServerExternalPort))
+	}
+	o.release = emulation.Resolve(o.Release)
+	if err := emulation.Check(o.release); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return o, fmt.Errorf("invalid manifest options: %w", errors.Join(errs...))
@@ -418,8 +436,9 @@ func mapContainers(u *unstructured.Unstructured, f func(map[string]any) error) e
 	return unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers")
 }
 
-// stamp adds the labels and annotation every object carries.
-func stamp(u *unstructured.Unstructured) {
+// stamp adds the labels every object carries and, from v0.1.5 on (VersionAnnotated), the
+// annotation naming the release, as upstream's build stamps its own version.
+func stamp(u *unstructured.Unstructured, v release.Version) {
 	labels := u.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
@@ -427,11 +446,14 @@ func stamp(u *unstructured.Unstructured) {
 	labels[NameLabel] = "virt-template"
 	labels[ManagedByLabel] = ManagedBy
 	u.SetLabels(labels)
+	if !release.For(v).Has(release.VersionAnnotated) {
+		return
+	}
 	annotations := u.GetAnnotations()
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[VersionAnnotation] = CompatibleVersion
+	annotations[VersionAnnotation] = v.String()
 	u.SetAnnotations(annotations)
 }
 

@@ -132,7 +132,7 @@ func TestObjectsDecodeStrictly(t *testing.T) {
 	}
 	for _, u := range mustObjects(t, Options{CreateNamespace: true, TLS: tls}) {
 		if u.GetLabels()[NameLabel] != "virt-template" || u.GetLabels()[ManagedByLabel] != ManagedBy ||
-			u.GetAnnotations()[VersionAnnotation] != CompatibleVersion {
+			u.GetAnnotations()[VersionAnnotation] != "v0.2.2" {
 			t.Errorf("%s %s: labels %v annotations %v", u.GetKind(), u.GetName(), u.GetLabels(), u.GetAnnotations())
 		}
 		if u.GetKind() == "APIService" || u.GetKind() == "CustomResourceDefinition" {
@@ -304,7 +304,9 @@ func TestUserRolesAggregate(t *testing.T) {
 		{RequestEditorRole, []string{edit}, []string{"create", "delete", "get", "list", "patch", "update", "watch"}, nil},
 		{RequestViewerRole, []string{view}, []string{"get", "list", "watch"}, nil},
 	}
-	objs := mustObjects(t, Options{})
+	// v0.2.4 adds the subresource rule (AggregatedProcessCreate); TestReleaseRoles
+	// covers the releases without it.
+	objs := mustObjects(t, Options{Release: &processCreateRelease})
 	aggregated := map[string]bool{}
 	for _, tc := range cases {
 		aggregated[tc.role] = true
@@ -467,13 +469,15 @@ func TestDeploymentsAndServices(t *testing.T) {
 		{
 			ControllerDeployment, ControllerContainer, ControllerServiceAccount, "example.org/c:1", []string{"/manager"},
 			[]string{"--metrics-bind-address=:8443", "--leader-elect", "--health-probe-bind-address=:8081",
-				"--metrics-cert-path=/tmp/k8s-metrics-server/metrics-certs", "--webhook-cert-path=/tmp/k8s-webhook-server/serving-certs"},
+				"--metrics-cert-path=/tmp/k8s-metrics-server/metrics-certs", "--webhook-cert-path=/tmp/k8s-webhook-server/serving-certs",
+				"--emulate-release=v0.2.2"},
 			8081, []string{MetricsCertSecret, WebhookCertSecret}, []string{WebhookService, MetricsService},
 		},
 		{
 			APIServerDeployment, APIServerContainer, APIServerServiceAccount, "example.org/a:1", []string{"/apiserver"},
 			[]string{"--disable-http2-serving", "--secure-port=9443",
-				"--tls-cert-file=/tmp/k8s-api-server/api-cert/tls.crt", "--tls-private-key-file=/tmp/k8s-api-server/api-cert/tls.key"},
+				"--tls-cert-file=/tmp/k8s-api-server/api-cert/tls.crt", "--tls-private-key-file=/tmp/k8s-api-server/api-cert/tls.key",
+				"--emulate-release=v0.2.2"},
 			9443, []string{APIServerCertSecret}, []string{APIServerService},
 		},
 	}

@@ -10,7 +10,7 @@ import (
 // serial and UUID stay stripped.
 func TestFaultKeepSourceMACs(t *testing.T) {
 	src := sourceVM()
-	spec, err := templateSpec(src, []snapshotv1beta1.VolumeBackup{backup("rootdisk")}, "target", func(v string) string { return "clone-" + v })
+	spec, err := templateSpec(defaultRelease, src, []snapshotv1beta1.VolumeBackup{backup("rootdisk")}, "target", func(v string) string { return "clone-" + v })
 	if err != nil {
 		t.Fatal(err)
 	}

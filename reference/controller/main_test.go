@@ -29,6 +29,7 @@ import (
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures/crds"
 	cluster "github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
+	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
 	"github.com/vmt-conformance/vmt-conformance/internal/pki"
 	"github.com/vmt-conformance/vmt-conformance/internal/testcluster"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
@@ -269,16 +270,16 @@ func registerWebhooks(t *testing.T) {
 			return
 		}
 		// kube-apiserver picks configurations up asynchronously: probe with dry-run creates
-		// of a template the webhooks deny, in both versions.
-		ns := "default"
-		webhooksErr = wait.PollUntilContextTimeout(context.Background(), poll, settle, true, func(ctx context.Context) (bool, error) {
-			for _, version := range []string{"v1alpha1", "v1beta1"} {
-				if a := postTemplate(ns, version, undefinedReference("webhook-probe"), true); a.err == nil {
-					return false, nil
-				}
+		// of a template the webhooks deny, in both versions, until each webhook's own denial
+		// comes back (any other error does not show the configuration in force).
+		for _, version := range []string{"v1alpha1", "v1beta1"} {
+			webhooksErr = inforce.WebhookDenies(context.Background(), settle, webhookName(version), func(context.Context) error {
+				return postTemplate("default", version, undefinedReference("webhook-probe"), true).err
+			})
+			if webhooksErr != nil {
+				return
 			}
-			return true, nil
-		})
+		}
 	})
 	if webhooksErr != nil {
 		t.Fatalf("registering the webhooks: %v", webhooksErr)

@@ -27,6 +27,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 )
@@ -58,6 +59,8 @@ type requestReconciler struct {
 	contentRequeue time.Duration
 	// faultKeepMAC is Options.FaultKeepSourceMAC.
 	faultKeepMAC bool
+	// release is the virt-template release played (Options.Release).
+	release release.Release
 }
 
 func (r *requestReconciler) Reconcile(ctx context.Context, key ctrl.Request) (_ ctrl.Result, retErr error) {
@@ -159,9 +162,10 @@ func (r *requestReconciler) finalize(ctx context.Context, req *v1beta1.VirtualMa
 }
 
 // expire deletes a successful request ttlSecondsAfterFinished after its Ready condition
-// turned True. Failed requests and requests without a TTL stay.
+// turned True. Failed requests and requests without a TTL stay, and so does every request
+// before v0.2.0 (RequestTTL).
 func (r *requestReconciler) expire(ctx context.Context, req *v1beta1.VirtualMachineTemplateRequest) (ctrl.Result, error) {
-	if req.Spec.TTLSecondsAfterFinished == nil {
+	if !r.release.Has(release.RequestTTL) || req.Spec.TTLSecondsAfterFinished == nil {
 		return ctrl.Result{}, nil
 	}
 	ready := meta.FindStatusCondition(req.Status.Conditions, v1beta1.ConditionReady)
@@ -223,7 +227,7 @@ func (r *requestReconciler) capture(ctx context.Context, req *v1beta1.VirtualMac
 		return nil, ctrl.Result{RequeueAfter: r.contentRequeue}, nil
 	}
 
-	cloned := clonedVolumes(content.Spec.VolumeBackups)
+	cloned := clonedVolumes(r.release, content.Spec.VolumeBackups)
 	if err := r.cloneVolumes(ctx, req, content.Namespace, cloned); err != nil {
 		return nil, ctrl.Result{}, err
 	}
@@ -479,7 +483,7 @@ func (r *requestReconciler) createTemplate(ctx context.Context, req *v1beta1.Vir
 	if vm == nil {
 		return nil, fmt.Errorf("expanding VirtualMachine %s/%s returned nothing", src.Namespace, src.Name)
 	}
-	spec, err := templateSpec(vm, cloned, req.Namespace, func(volume string) string { return clonedDataVolumeName(req, volume) })
+	spec, err := templateSpec(r.release, vm, cloned, req.Namespace, func(volume string) string { return clonedDataVolumeName(req, volume) })
 	if err == nil && r.faultKeepMAC {
 		keepSourceMACs(vm, &spec)
 	}
@@ -487,7 +491,7 @@ func (r *requestReconciler) createTemplate(ctx context.Context, req *v1beta1.Vir
 		failPermanently(req, v1beta1.ReasonFailed)
 		return nil, err
 	}
-	tpl, err := newTemplate(req, spec)
+	tpl, err := newTemplate(r.release, req, spec)
 	if err != nil {
 		failPermanently(req, v1beta1.ReasonFailed)
 		return nil, err

@@ -23,8 +23,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1alpha1"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
+	"github.com/vmt-conformance/vmt-conformance/reference/emulation"
 )
 
 // Timing of the controllers, all in one place. Options can override them.
@@ -61,6 +63,10 @@ type Options struct {
 	// reference/faults): captured templates keep the source VM's interface MAC addresses.
 	// Never set it otherwise.
 	FaultKeepSourceMAC bool
+	// Release is the virt-template release to play (release.go); nil means
+	// emulation.Default (v0.2.2), a pointer to the unknown version the newest behaviour. The
+	// manager must have been built from ManagerOptionsFor the same release.
+	Release *release.Version
 }
 
 // NewScheme knows every kind the controller manager reads or writes: Kubernetes, KubeVirt
@@ -76,13 +82,18 @@ func NewScheme() *runtime.Scheme {
 	return s
 }
 
-// ManagerOptions are upstream's manager settings minus the servers: NewScheme, leader
+// ManagerOptions is ManagerOptionsFor the default release, emulation.Default.
+func ManagerOptions(cfg *rest.Config) (ctrl.Options, error) {
+	return ManagerOptionsFor(cfg, emulation.Default)
+}
+
+// ManagerOptionsFor are upstream's manager settings minus the servers: NewSchemeFor(v), leader
 // election ID, managed fields stripped from cached objects, reads of uncached kinds failing
 // instead of silently starting informers, DataVolumes and VirtualMachineSnapshots cached only
 // when labelled with a RequestUID, and snapshot contents never cached. As upstream, the label
 // filters apply only to APIs served when this is called. Callers add Metrics,
 // HealthProbeBindAddress, WebhookServer and LeaderElection.
-func ManagerOptions(cfg *rest.Config) (ctrl.Options, error) {
+func ManagerOptionsFor(cfg *rest.Config, v release.Version) (ctrl.Options, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return ctrl.Options{}, fmt.Errorf("creating a discovery client: %w", err)
@@ -102,7 +113,7 @@ func ManagerOptions(cfg *rest.Config) (ctrl.Options, error) {
 		uncached = append(uncached, &snapshotv1beta1.VirtualMachineSnapshotContent{})
 	}
 	return ctrl.Options{
-		Scheme:           NewScheme(),
+		Scheme:           NewSchemeFor(v),
 		LeaderElectionID: LeaderElectionID,
 		Cache: cache.Options{
 			ReaderFailOnMissingInformer: true,
@@ -113,14 +124,22 @@ func ManagerOptions(cfg *rest.Config) (ctrl.Options, error) {
 	}, nil
 }
 
-// Setup adds to mgr (built from ManagerOptions, not yet started) the
+// Setup adds to mgr (built from ManagerOptionsFor opts.Release, not yet started) the
 // VirtualMachineTemplate controller, the availability gate that starts the
-// VirtualMachineTemplateRequest controller once CDI and KubeVirt snapshots are served, the
-// validating webhooks when opts.EnableWebhooks, and the readyz checks "informers" (the
-// template caches have synced) and, with webhooks, "webhook" (the server answers TLS).
+// VirtualMachineTemplateRequest controller once CDI and KubeVirt snapshots are served (v0.2.1+;
+// older releases set the request controller up at once), the validating webhooks when
+// opts.EnableWebhooks, and the readyz checks "informers" (the template caches have synced)
+// and, with webhooks, "webhook" (the server answers TLS).
 func Setup(mgr ctrl.Manager, opts Options) error {
 	if mgr == nil {
 		return errors.New("controller.Setup: nil manager")
+	}
+	rel, err := resolveRelease(opts.Release)
+	if err != nil {
+		return err
+	}
+	if err := checkScheme(mgr.GetScheme(), rel); err != nil {
+		return err
 	}
 	if opts.AvailabilityPollInterval < 0 || opts.SnapshotContentRequeue < 0 {
 		return errors.New("controller.Setup: intervals must not be negative")
@@ -165,14 +184,20 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		clock:          opts.Clock,
 		contentRequeue: opts.SnapshotContentRequeue,
 		faultKeepMAC:   opts.FaultKeepSourceMAC,
+		release:        rel,
 	}
-	gate := &availabilityGate{
+	if !rel.Has(release.RequestControllerWaitsForAPIs) {
+		// Before v0.2.1 (cmd/main.go@v0.2.0:237-244) the request controller is set up at
+		// start, whatever APIs exist.
+		if err := requests.setup(mgr); err != nil {
+			return fmt.Errorf("setting up the VirtualMachineTemplateRequest controller: %w", err)
+		}
+	} else if err := mgr.Add(&availabilityGate{
 		discovery:       opts.Discovery,
 		client:          mgr.GetClient(),
 		interval:        opts.AvailabilityPollInterval,
 		startController: func() error { return requests.setup(mgr) },
-	}
-	if err := mgr.Add(gate); err != nil {
+	}); err != nil {
 		return fmt.Errorf("adding the VirtualMachineTemplateRequest availability gate: %w", err)
 	}
 
@@ -184,7 +209,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if opts.EnableWebhooks {
-		if err := setupWebhooks(mgr); err != nil {
+		if err := setupWebhooks(mgr, rel); err != nil {
 			return err
 		}
 		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {

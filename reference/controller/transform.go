@@ -11,13 +11,15 @@ import (
 	snapshotv1beta1 "kubevirt.io/api/snapshot/v1beta1"
 	cdiv1beta1 "kubevirt.io/containerized-data-importer-api/pkg/apis/core/v1beta1"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	"github.com/vmt-conformance/vmt-conformance/reference/engine"
 )
 
-// The one parameter of a template made from a VirtualMachine (upstream v0.2.0+): the VM's
-// name, generated unless the user gives one.
+// The one parameter of a template made from a VirtualMachine: the VM's name, generated
+// unless the user gives one (CapturedNameGenerated, v0.2.0+; required without a generator
+// before).
 const (
 	nameParameter     = "NAME"
 	nameReference     = "${" + nameParameter + "}"
@@ -26,7 +28,7 @@ const (
 )
 
 // backendStorageMarker is in the name of the volume KubeVirt keeps persistent EFI/TPM/CBT
-// state on; that volume is not cloned into templates (upstream v0.1.8+).
+// state on; that volume is not cloned into templates (SkipsPersistentState, v0.1.8+).
 const backendStorageMarker = "persistent-state-for"
 
 // templateName is the name of the template a request creates: spec.templateName or the
@@ -60,8 +62,12 @@ func backendStorageVolume(backups []snapshotv1beta1.VolumeBackup) string {
 	return ""
 }
 
-// clonedVolumes are the volume backups that become DataVolumes: all but the backend storage.
-func clonedVolumes(backups []snapshotv1beta1.VolumeBackup) []snapshotv1beta1.VolumeBackup {
+// clonedVolumes are the volume backups that become DataVolumes: all but the backend storage
+// (SkipsPersistentState, v0.1.8+), all of them before.
+func clonedVolumes(rel release.Release, backups []snapshotv1beta1.VolumeBackup) []snapshotv1beta1.VolumeBackup {
+	if !rel.Has(release.SkipsPersistentState) {
+		return backups
+	}
 	skip := backendStorageVolume(backups)
 	var out []snapshotv1beta1.VolumeBackup
 	for _, b := range backups {
@@ -104,18 +110,20 @@ func keepSourceMACs(src *virtv1.VirtualMachine, spec *virtv1.VirtualMachineSpec)
 }
 
 // templateSpec turns the expanded source VM into the template's VirtualMachine spec: unique
-// identifiers stripped, and every cloned volume rewritten to a DataVolume
+// identifiers stripped (StripsMACSerialUUID, v0.1.8+), and every cloned volume rewritten to a DataVolume
 // "<disk>-${NAME}" whose DataVolumeTemplate clones the request's DataVolume from
 // dvNamespace. <disk> is the volume's original DataVolume name, or the volume name.
 // Volumes that were not cloned (containerDisk, cloud-init, …) are kept.
-func templateSpec(vm *virtv1.VirtualMachine, cloned []snapshotv1beta1.VolumeBackup, dvNamespace string,
+func templateSpec(rel release.Release, vm *virtv1.VirtualMachine, cloned []snapshotv1beta1.VolumeBackup, dvNamespace string,
 	dvName func(volume string) string,
 ) (virtv1.VirtualMachineSpec, error) {
 	spec := *vm.Spec.DeepCopy()
 	if spec.Template == nil {
 		return spec, fmt.Errorf("source VirtualMachine %s/%s has no template spec", vm.Namespace, vm.Name)
 	}
-	stripUniqueIdentifiers(&spec)
+	if rel.Has(release.StripsMACSerialUUID) {
+		stripUniqueIdentifiers(&spec)
+	}
 	for _, b := range cloned {
 		disk := rewriteVolume(spec.Template.Spec.Volumes, b.VolumeName)
 		if disk == "" {
@@ -165,9 +173,14 @@ func putDataVolumeTemplate(dvts []virtv1.DataVolumeTemplateSpec, disk, pvcNamesp
 	return append(dvts, dvt)
 }
 
-// templateLabels are the request's templateLabels without system keys, plus the RequestUID.
-func templateLabels(req *v1beta1.VirtualMachineTemplateRequest) map[string]string {
+// templateLabels are the request's templateLabels without system keys
+// (RequestTemplateLabels, v0.2.0+; before, the field does not exist), plus the RequestUID.
+func templateLabels(rel release.Release, req *v1beta1.VirtualMachineTemplateRequest) map[string]string {
 	labels := map[string]string{}
+	if !rel.Has(release.RequestTemplateLabels) {
+		labels[v1beta1.LabelRequestUID] = string(req.UID)
+		return labels
+	}
 	for k, v := range req.Spec.TemplateLabels {
 		if !strings.HasPrefix(k, core.GroupName+"/") {
 			labels[k] = v
@@ -179,23 +192,22 @@ func templateLabels(req *v1beta1.VirtualMachineTemplateRequest) map[string]strin
 
 // newTemplate is the VirtualMachineTemplate a request creates from spec: named after the
 // request, in its namespace, a VM whose only metadata is name ${NAME}, and the NAME
-// parameter. The VM is stored as upstream stores it: the JSON of a typed VirtualMachine with
+// parameter (with its generator from v0.2.0, CapturedNameGenerated). The VM is stored as upstream stores it: the JSON of a typed VirtualMachine with
 // empty TypeMeta (the engine forces kubevirt.io/v1 VirtualMachine when processing).
-func newTemplate(req *v1beta1.VirtualMachineTemplateRequest, spec virtv1.VirtualMachineSpec) (*v1beta1.VirtualMachineTemplate, error) {
+func newTemplate(rel release.Release, req *v1beta1.VirtualMachineTemplateRequest, spec virtv1.VirtualMachineSpec) (*v1beta1.VirtualMachineTemplate, error) {
 	raw, err := json.Marshal(&virtv1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Name: nameReference}, Spec: spec})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the template's VirtualMachine: %w", err)
 	}
+	name := v1beta1.Parameter{Name: nameParameter, Required: true}
+	if rel.Has(release.CapturedNameGenerated) {
+		name.Generate, name.From = engine.GeneratorExpression, nameGeneratorFrom
+	}
 	return &v1beta1.VirtualMachineTemplate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: templateName(req), Labels: templateLabels(req)},
+		ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: templateName(req), Labels: templateLabels(rel, req)},
 		Spec: v1beta1.VirtualMachineTemplateSpec{
 			VirtualMachine: &runtime.RawExtension{Raw: raw},
-			Parameters: []v1beta1.Parameter{{
-				Name:     nameParameter,
-				Required: true,
-				Generate: engine.GeneratorExpression,
-				From:     nameGeneratorFrom,
-			}},
+			Parameters:     []v1beta1.Parameter{name},
 		},
 	}, nil
 }

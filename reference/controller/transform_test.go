@@ -44,7 +44,7 @@ func backup(volume string) snapshotv1beta1.VolumeBackup {
 func TestClonedVolumesSkipBackendStorage(t *testing.T) {
 	backups := []snapshotv1beta1.VolumeBackup{backup("rootdisk"), backup("persistent-state-for-fedora"), backup("datadisk")}
 	var got []string
-	for _, b := range clonedVolumes(backups) {
+	for _, b := range clonedVolumes(defaultRelease, backups) {
 		got = append(got, b.VolumeName)
 	}
 	if want := []string{"rootdisk", "datadisk"}; !reflect.DeepEqual(got, want) {
@@ -56,7 +56,7 @@ func TestTemplateSpec(t *testing.T) {
 	vm := sourceVM()
 	before := vm.DeepCopy()
 	cloned := []snapshotv1beta1.VolumeBackup{backup("rootdisk"), backup("datadisk")}
-	spec, err := templateSpec(vm, cloned, "target", func(v string) string { return "clone-" + v })
+	spec, err := templateSpec(defaultRelease, vm, cloned, "target", func(v string) string { return "clone-" + v })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestTemplateSpec(t *testing.T) {
 func TestTemplateSpecWithoutTemplate(t *testing.T) {
 	vm := sourceVM()
 	vm.Spec.Template = nil
-	_, err := templateSpec(vm, nil, "target", func(v string) string { return v })
+	_, err := templateSpec(defaultRelease, vm, nil, "target", func(v string) string { return v })
 	if err == nil || err.Error() != "source VirtualMachine src/fedora has no template spec" {
 		t.Fatalf("err = %v", err)
 	}
@@ -114,11 +114,11 @@ func TestNewTemplate(t *testing.T) {
 			TemplateLabels: map[string]string{"team": "a", "template.kubevirt.io/type": "sneaky"},
 		},
 	}
-	spec, err := templateSpec(sourceVM(), []snapshotv1beta1.VolumeBackup{backup("rootdisk")}, "target", func(v string) string { return "clone-" + v })
+	spec, err := templateSpec(defaultRelease, sourceVM(), []snapshotv1beta1.VolumeBackup{backup("rootdisk")}, "target", func(v string) string { return "clone-" + v })
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := newTemplate(req, spec)
+	tpl, err := newTemplate(defaultRelease, req, spec)
 	if err != nil {
 		t.Fatal(err)
 	}

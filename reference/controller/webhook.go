@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1alpha1"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	"github.com/vmt-conformance/vmt-conformance/reference/engine"
@@ -77,10 +78,19 @@ func alphaToBeta(in *v1alpha1.VirtualMachineTemplate) (*v1beta1.VirtualMachineTe
 	return out, nil
 }
 
-// setupWebhooks registers both validating webhooks on the manager's webhook server, at
-// WebhookPathV1alpha1 and WebhookPathV1beta1.
-func setupWebhooks(mgr ctrl.Manager) error {
-	for _, obj := range []runtime.Object{&v1alpha1.VirtualMachineTemplate{}, &v1beta1.VirtualMachineTemplate{}} {
+// setupWebhooks registers the validating webhooks of release rel on the manager's webhook
+// server: at WebhookPathV1alpha1 and, with AdmissionCoversV1beta1 (v0.2.0+),
+// WebhookPathV1beta1. The path follows the kind's version in the manager's scheme: before
+// v0.2.0 (NewSchemeFor) the v1beta1 Go type is the v1alpha1 kind.
+func setupWebhooks(mgr ctrl.Manager, rel release.Release) error {
+	objs := []runtime.Object{&v1alpha1.VirtualMachineTemplate{}, &v1beta1.VirtualMachineTemplate{}}
+	switch {
+	case !rel.Has(release.ServesV1beta1):
+		objs = []runtime.Object{&v1beta1.VirtualMachineTemplate{}}
+	case !rel.Has(release.AdmissionCoversV1beta1):
+		objs = objs[:1]
+	}
+	for _, obj := range objs {
 		if err := ctrl.NewWebhookManagedBy(mgr).For(obj).WithValidator(&templateValidator{}).RecoverPanic(true).Complete(); err != nil {
 			return fmt.Errorf("registering the %T webhook: %w", obj, err)
 		}

@@ -33,10 +33,15 @@ const (
 	// KeepSourceMAC: the template controller keeps the interface MAC addresses of the source
 	// VM when it captures a template (serial and UUID are still stripped).
 	KeepSourceMAC Fault = "keep-source-mac"
+	// NeverAnswer: the template API server's /process and /create of a template that
+	// exists accept the request and never answer; each holds until the caller goes away (its
+	// request context ends). Errors found before (a bad body, a missing template) are still
+	// answered, so the server passes readiness probes.
+	NeverAnswer Fault = "never-answer"
 )
 
 // Known lists every fault, sorted.
-var Known = []Fault{CreateWithoutPermission, IgnoreParameterDefaults, KeepSourceMAC}
+var Known = []Fault{CreateWithoutPermission, IgnoreParameterDefaults, KeepSourceMAC, NeverAnswer}
 
 // KnownList is Known for messages: "a, b, c".
 func KnownList() string { return strings.ReplaceAll(joined(Known), ",", ", ") }

@@ -14,6 +14,7 @@ func TestParse(t *testing.T) {
 		{"keep-source-mac", "keep-source-mac"},
 		{" keep-source-mac , ignore-parameter-defaults,keep-source-mac,", "ignore-parameter-defaults,keep-source-mac"},
 		{"create-without-permission,ignore-parameter-defaults,keep-source-mac", "create-without-permission,ignore-parameter-defaults,keep-source-mac"},
+		{"never-answer, keep-source-mac", "keep-source-mac,never-answer"},
 	}
 	for _, tc := range cases {
 		s, err := Parse(tc.in)
@@ -83,7 +84,7 @@ func TestKnownIsSortedAndComplete(t *testing.T) {
 			t.Errorf("Known is not sorted: %q", Known)
 		}
 	}
-	if len(Known) != 3 {
+	if len(Known) != 4 {
 		t.Errorf("Known = %q; a new fault needs a self-test in tests/selftest", Known)
 	}
 }

@@ -14,7 +14,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1alpha1"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1alpha1"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 )
 
@@ -26,6 +28,8 @@ var (
 func init() {
 	utilruntime.Must(v1beta1.AddToScheme(scheme))
 	utilruntime.Must(subresourcesv1beta1.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	utilruntime.Must(subresourcesv1alpha1.AddToScheme(scheme))
 }
 
 // openShiftTemplates is the resource `convert` reads from the cluster.
@@ -33,10 +37,13 @@ var openShiftTemplates = schema.GroupVersionResource{Group: "template.openshift.
 
 // templateClient speaks to the two template APIs the way upstream's typed client does:
 // template.kubevirt.io/v1beta1 for templates and requests, and plain POSTs to the aggregated
-// subresources.template.kubevirt.io/v1beta1 for /process and /create. Only client-go is
-// used, so it works against any cluster that serves these paths.
+// subresources.template.kubevirt.io/v1beta1 for /process and /create (v1alpha1 for both when
+// playing KubeVirt v1.8's virtctl; see release.go). Only client-go is used, so it works
+// against any cluster that serves these paths. The commands work on the v1beta1 Go types
+// whichever version goes over the wire.
 type templateClient struct {
 	namespace    string
+	versions     apiVersions
 	templates    rest.Interface
 	subresources rest.Interface
 }
@@ -56,15 +63,34 @@ func (c *connection) templateClient(namespace string) (*templateClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	templates, err := newRESTClient(cfg, v1beta1.GroupVersion)
+	versions, err := c.apiVersions()
 	if err != nil {
 		return nil, err
 	}
-	subresources, err := newRESTClient(cfg, subresourcesv1beta1.GroupVersion)
+	templates, err := newRESTClient(cfg, versions.templates)
 	if err != nil {
 		return nil, err
 	}
-	return &templateClient{namespace: namespace, templates: templates, subresources: subresources}, nil
+	subresources, err := newRESTClient(cfg, versions.subresources)
+	if err != nil {
+		return nil, err
+	}
+	return &templateClient{namespace: namespace, versions: versions, templates: templates, subresources: subresources}, nil
+}
+
+// wire returns what goes over the wire for obj (a v1beta1 Go object) and for the answer
+// into: themselves, or their v1alpha1 twins (alpha, alphaInto) when the client speaks
+// v1alpha1; done copies the answer back into into.
+func (t *templateClient) wire(obj, into, alpha, alphaInto runtime.Object) (body, answer runtime.Object, done func() error, err error) {
+	if !t.versions.v1alpha1() {
+		return obj, into, func() error { return nil }, nil
+	}
+	if obj != nil {
+		if err := convertVersion(obj, alpha); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return alpha, alphaInto, func() error { return convertVersion(alphaInto, into) }, nil
 }
 
 // subresource POSTs opts to /process or /create of the template name. The body is never
@@ -73,39 +99,60 @@ func (t *templateClient) subresource(ctx context.Context, name, subresource stri
 	opts *subresourcesv1beta1.ProcessOptions,
 ) (*subresourcesv1beta1.ProcessedVirtualMachineTemplate, error) {
 	out := &subresourcesv1beta1.ProcessedVirtualMachineTemplate{}
-	err := t.subresources.Post().
+	body, answer, done, err := t.wire(opts, out, &subresourcesv1alpha1.ProcessOptions{}, &subresourcesv1alpha1.ProcessedVirtualMachineTemplate{})
+	if err != nil {
+		return nil, err
+	}
+	err = t.subresources.Post().
 		Namespace(t.namespace).
 		Resource(core.PluralResourceName).
 		Name(name).
 		SubResource(subresource).
-		Body(opts).
+		Body(body).
 		Do(ctx).
-		Into(out)
-	return out, err
+		Into(answer)
+	if err != nil {
+		return out, err
+	}
+	return out, done()
 }
 
 func (t *templateClient) getTemplate(ctx context.Context, name string) (*v1beta1.VirtualMachineTemplate, error) {
 	out := &v1beta1.VirtualMachineTemplate{}
-	err := t.templates.Get().
+	_, answer, done, err := t.wire(nil, out, nil, &v1alpha1.VirtualMachineTemplate{})
+	if err != nil {
+		return nil, err
+	}
+	err = t.templates.Get().
 		Namespace(t.namespace).
 		Resource(core.PluralResourceName).
 		Name(name).
 		Do(ctx).
-		Into(out)
-	return out, err
+		Into(answer)
+	if err != nil {
+		return out, err
+	}
+	return out, done()
 }
 
 func (t *templateClient) createRequest(ctx context.Context,
 	req *v1beta1.VirtualMachineTemplateRequest,
 ) (*v1beta1.VirtualMachineTemplateRequest, error) {
 	out := &v1beta1.VirtualMachineTemplateRequest{}
-	err := t.templates.Post().
+	body, answer, done, err := t.wire(req, out, &v1alpha1.VirtualMachineTemplateRequest{}, &v1alpha1.VirtualMachineTemplateRequest{})
+	if err != nil {
+		return nil, err
+	}
+	err = t.templates.Post().
 		Namespace(t.namespace).
 		Resource(core.PluralRequestResourceName).
-		Body(req).
+		Body(body).
 		Do(ctx).
-		Into(out)
-	return out, err
+		Into(answer)
+	if err != nil {
+		return out, err
+	}
+	return out, done()
 }
 
 // getOpenShiftTemplate reads a template.openshift.io/v1 Template with the dynamic client,

@@ -63,6 +63,10 @@ func (c *convertCommand) run(cmd *cobra.Command, args []string) error {
 	if err := nameOrFile(args, &c.name, &c.file, c.output); err != nil {
 		return err
 	}
+	versions, err := c.conn.apiVersions()
+	if err != nil {
+		return err
+	}
 	ns, err := c.conn.namespace()
 	if err != nil {
 		return err
@@ -84,6 +88,9 @@ func (c *convertCommand) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	// KubeVirt v1.8's virtctl prints a v1alpha1 template (convert/convert.go@v1.8.0:198), with
+	// the same fields.
+	tpl.APIVersion = versions.templates.String()
 	return printObject(cmd, c.output, tpl, "")
 }
 

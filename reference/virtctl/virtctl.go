@@ -2,6 +2,8 @@
 // create of KubeVirt v1.9's virtctl (kubevirt/kubevirt pkg/virtctl/template, v1beta1 APIs),
 // with the same flags, defaults, mutual exclusions, messages, stdout/stderr split and exit
 // codes, so the conformance specs can run against it or against a real virtctl alike.
+// Config.KubeVirtVersion (KubeVirtVersionEnv, hidden --kubevirt-version) makes it KubeVirt
+// v1.8's instead, which speaks v1alpha1 (release.go).
 //
 // The command tree is built by NewCommand and run by Execute; streams and the cluster
 // connection are injected through Config, so tests need neither a terminal nor a cluster.
@@ -44,6 +46,10 @@ type Config struct {
 	// Rand feeds the expression generator of local processing; nil means crypto/rand.
 	// Tests set it to get reproducible generated values.
 	Rand io.Reader
+
+	// KubeVirtVersion is the KubeVirt release whose virtctl to play, e.g. "v1.8.4"; empty
+	// means DefaultKubeVirtVersion. The hidden --kubevirt-version flag overrides it.
+	KubeVirtVersion string
 }
 
 func (c Config) withDefaults() Config {
@@ -186,9 +192,10 @@ const optionsUsageTemplate = `The following options can be passed to any command
 // connection resolves the namespace and REST config of one invocation from the global
 // flags, lazily: commands that only read files never need a reachable cluster.
 type connection struct {
-	cfg       Config
-	loader    clientcmd.ClientConfig
-	overrides *clientcmd.ConfigOverrides
+	cfg             Config
+	loader          clientcmd.ClientConfig
+	overrides       *clientcmd.ConfigOverrides
+	kubevirtVersion string
 }
 
 func bindConnectionFlags(root *cobra.Command, cfg Config) *connection {
@@ -204,11 +211,22 @@ func bindConnectionFlags(root *cobra.Command, cfg Config) *connection {
 	names.ClusterOverrideFlags.APIServer.ShortName = "s"
 	clientcmd.BindOverrideFlags(overrides, flags, names)
 
-	return &connection{
+	conn := &connection{
 		cfg:       cfg,
 		loader:    clientcmd.NewInteractiveDeferredLoadingClientConfig(rules, overrides, cfg.In),
 		overrides: overrides,
 	}
+	flags.StringVar(&conn.kubevirtVersion, kubeVirtVersionFlag, cfg.KubeVirtVersion,
+		"KubeVirt release whose virtctl to play (v1.8.x speaks template.kubevirt.io/v1alpha1, v1.9 v1beta1); not an upstream flag")
+	if err := flags.MarkHidden(kubeVirtVersionFlag); err != nil {
+		panic(err) // declared just above
+	}
+	return conn
+}
+
+// apiVersions are the template API versions this invocation speaks (--kubevirt-version).
+func (c *connection) apiVersions() (apiVersions, error) {
+	return apiVersionsFor(c.kubevirtVersion)
 }
 
 // namespace is -n, else the kubeconfig context's namespace, else "default".

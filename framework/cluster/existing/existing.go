@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 )
 
 // Provider adopts a running cluster; Down leaves it running.
@@ -44,6 +45,8 @@ func (p *Provider) Up(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading kubeconfig %s: %w", p.kubeconfig, err)
 	}
+	// A cluster that accepts connections and never answers fails here, not at the suite timeout.
+	cfg.Timeout = wait.Request
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return err

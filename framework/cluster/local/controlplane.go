@@ -42,10 +42,16 @@ var Binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager"}
 
 // controllers are the kube-controller-manager loops the scenarios depend on: namespaces
 // finish deleting, owned objects are garbage-collected, ClusterRoles aggregate into
-// admin/edit/view, service accounts and their tokens exist.
+// admin/edit/view, service accounts and their tokens exist. The two protection controllers
+// remove the kubernetes.io/pvc-protection and kubernetes.io/pv-protection finalizers that
+// kube-apiserver's StorageObjectInUseProtection admission puts on every claim and volume:
+// without them a deleted PVC (a DataVolume's, a VM's) never goes, nor its namespace.
+// Names as kube-controller-manager v1.34 spells them (cmd/kube-controller-manager/names).
 var controllers = []string{
 	"namespace-controller",
 	"garbage-collector-controller",
+	"persistentvolumeclaim-protection-controller",
+	"persistentvolume-protection-controller",
 	"serviceaccount-controller",
 	"serviceaccount-token-controller",
 	"clusterrole-aggregation-controller",
@@ -145,19 +151,8 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if err := CheckAssets(opts.AssetsDir); err != nil {
 		return nil, err
 	}
-	if n := ReapStale(opts.StateRoot); n > 0 {
-		fmt.Fprintf(opts.Progress, "reaped %d stale local cluster(s) left by dead runs\n", n)
-	}
 	cp := &ControlPlane{opts: opts, dir: filepath.Join(opts.StateRoot, opts.Name), kcmDone: make(chan error, 1)}
-	if _, statErr := os.Stat(cp.dir); statErr == nil {
-		return nil, fmt.Errorf("a local cluster named %q is already running (state in %s); stop it with `vmt-cluster down --name %s`", opts.Name, cp.dir, opts.Name)
-	}
-	for _, sub := range []string{"pki", "etcd", "logs"} {
-		if err := os.MkdirAll(filepath.Join(cp.dir, sub), 0o700); err != nil {
-			return nil, fmt.Errorf("creating run directory: %w", err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(cp.dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+	if err := cp.createRunDir(ctx); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -212,6 +207,43 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		return nil, err
 	}
 	return cp, nil
+}
+
+// createRunDir reaps the clusters of dead runs and creates this cluster's run directory with
+// its owner file, holding the state root's lock throughout: processes starting together
+// (parallel lanes, `make test` beside `make e2e`) neither reap each other's fresh directories
+// nor take the same name.
+func (cp *ControlPlane) createRunDir(ctx context.Context) error {
+	root := cp.opts.StateRoot
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return fmt.Errorf("creating the state root: %w", err)
+	}
+	progress := orDiscard(cp.opts.Progress)
+	lock, err := lockStateRoot(ctx, root, "reaping stale local clusters and creating "+cp.opts.Name, progress)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if n := reapStale(root); n > 0 {
+		fmt.Fprintf(progress, "reaped %d stale local cluster(s) left by dead runs\n", n)
+	}
+	if err := os.Mkdir(cp.dir, 0o700); os.IsExist(err) {
+		return fmt.Errorf("a local cluster named %q is already running (state in %s); stop it with `vmt-cluster down --name %s`", cp.opts.Name, cp.dir, cp.opts.Name)
+	} else if err != nil {
+		return fmt.Errorf("creating run directory: %w", err)
+	}
+	err = os.WriteFile(filepath.Join(cp.dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o600)
+	for _, sub := range []string{"pki", "etcd", "logs"} {
+		if err != nil {
+			break
+		}
+		err = os.Mkdir(filepath.Join(cp.dir, sub), 0o700)
+	}
+	if err != nil {
+		_ = os.RemoveAll(cp.dir)
+		return fmt.Errorf("creating run directory: %w", err)
+	}
+	return nil
 }
 
 func (cp *ControlPlane) phase(name string) func() {

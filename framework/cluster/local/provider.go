@@ -17,9 +17,10 @@ import (
 
 // Provider is the hermetic lane: it owns its control plane and stops it in Down.
 type Provider struct {
-	opts Options
-	cp   *ControlPlane
-	sim  *simulator
+	opts    Options
+	profile Profile
+	cp      *ControlPlane
+	sim     *simulator
 }
 
 // faultsEnv is reference/faults.EnvVar: set, the simulator starts the template components
@@ -30,25 +31,44 @@ const faultsEnv = "VMT_REFERENCE_FAULTS"
 const defaultStartTimeout = 2 * time.Minute
 
 // NewProvider returns a local provider; Up starts the control plane with every CRD fixture.
+// It plays DefaultProfile unless WithProfile says otherwise.
 func NewProvider(assetsDir string, progress io.Writer) *Provider {
-	return &Provider{opts: Options{AssetsDir: assetsDir, Progress: progress}}
+	return NewProviderWithOptions(Options{AssetsDir: assetsDir, Progress: progress})
 }
 
 // NewProviderWithOptions is NewProvider with every control-plane option (name, state root,
 // start timeout); Options.CRDs is ignored: Up installs the provider's own set.
-func NewProviderWithOptions(opts Options) *Provider { return &Provider{opts: opts} }
+func NewProviderWithOptions(opts Options) *Provider {
+	p, err := LookupProfile(DefaultProfile)
+	if err != nil {
+		panic(err) // DefaultProfile is in the table (profile_test.go)
+	}
+	return &Provider{opts: opts, profile: p}
+}
+
+// WithProfile makes the provider play profile p (see LookupProfile); call it before Up.
+func (p *Provider) WithProfile(pr Profile) *Provider {
+	p.profile = pr
+	return p
+}
+
+// Profile is the generation the provider plays: its name, KubeVirt version and the
+// virt-template release that deploys (Profile.String prints all three).
+func (p *Provider) Profile() Profile { return p.profile }
 
 // Name implements cluster.Provider.
 func (p *Provider) Name() string { return "local" }
 
 // Up starts the control plane with the KubeVirt, CDI, snapshot and OpenShift Template CRDs,
-// creates the KubeVirt CR with the Template gate on and starts the simulator, whose
-// virt-operator role deploys the reference template controller and API server (template
-// CRDs included). It returns when the KubeVirt CR reports Available.
+// creates the KubeVirt CR with the profile's feature gates (Template among them) and starts
+// the simulator playing the profile's KubeVirt version, whose virt-operator role deploys the
+// reference template controller and API server (template CRDs included) emulating the
+// virt-template release of that version. It returns when the KubeVirt CR reports Available.
 func (p *Provider) Up(ctx context.Context) error {
 	if f := os.Getenv(faultsEnv); f != "" {
 		fmt.Fprintf(p.progress(), "WARNING: %s=%s: the reference implementation runs with deliberate faults; specs are meant to fail\n", faultsEnv, f)
 	}
+	fmt.Fprintf(p.progress(), "local profile %s\n", p.profile)
 	binDir, err := ResolveBinaries(ctx, p.progress())
 	if err != nil {
 		return err
@@ -65,7 +85,7 @@ func (p *Provider) Up(ctx context.Context) error {
 	// The simulator starts while kube-controller-manager comes up; Start stops it again
 	// (through Down below) when either fails.
 	opts.Alongside = func(ctx context.Context, cp *ControlPlane) error {
-		sim, err := startSimulator(ctx, cp, binDir, opts.StartTimeout)
+		sim, err := startSimulator(ctx, cp, binDir, p.profile, opts.StartTimeout)
 		p.sim = sim
 		return err
 	}

@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,14 +11,40 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/vmt-conformance/vmt-conformance/internal/filelock"
 )
 
 // ownerFile in a run directory holds the pid of the process that owns the cluster.
 const ownerFile = "owner.pid"
 
+// stateLockFile, in a state root, serialises reaping with creating run directories across
+// processes: without it a run could reap (kill and remove) a stale directory that another run
+// has just reaped and recreated under the same name.
+const stateLockFile = ".lock"
+
+// lockStateRoot takes the state root's lock (see stateLockFile); progress gets one line when
+// another process holds it.
+func lockStateRoot(ctx context.Context, root, what string, progress io.Writer) (*filelock.Lock, error) {
+	return filelock.Acquire(ctx, filepath.Join(root, stateLockFile), what, progress)
+}
+
 // ReapStale stops the clusters below root whose owner process is gone and returns how many it
 // reaped. A run killed with SIGKILL cannot clean up after itself; the next run does.
 func ReapStale(root string) int {
+	if _, err := os.Stat(root); err != nil {
+		return 0
+	}
+	lock, err := lockStateRoot(context.Background(), root, "reaping stale local clusters", nil)
+	if err != nil {
+		return 0
+	}
+	defer lock.Release()
+	return reapStale(root)
+}
+
+// reapStale is ReapStale for a caller holding the state root's lock.
+func reapStale(root string) int {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return 0
@@ -94,6 +121,11 @@ const killGrace = 5 * time.Second
 // Kill stops whatever still runs from a run directory and removes it: `vmt-cluster down`'s
 // last resort when the owner did not stop in time.
 func Kill(dir string) error {
+	lock, err := lockStateRoot(context.Background(), filepath.Dir(dir), "stopping local cluster "+filepath.Base(dir), nil)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	killHolders(dir)
 	return os.RemoveAll(dir)
 }

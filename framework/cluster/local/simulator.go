@@ -20,6 +20,7 @@ import (
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vmt-conformance/vmt-conformance/framework/client"
+	"github.com/vmt-conformance/vmt-conformance/internal/filelock"
 )
 
 // The binaries the local lane runs besides the control plane: the KubeVirt/CDI simulator and,
@@ -30,7 +31,7 @@ var laneBinaries = []string{"vmt-sim", "vmt-template-apiserver", "vmt-template-c
 const BinDirEnv = "VMT_BIN_DIR"
 
 // KubeVirt CR the local lane starts with: the install namespace and name virt-operator uses,
-// the Template and Snapshot gates listed (so the gate's maturity does not matter).
+// the profile's gates listed (Template and Snapshot, so the gate's maturity does not matter).
 const (
 	KubeVirtNamespace = "kubevirt"
 	KubeVirtName      = "kubevirt"
@@ -60,6 +61,13 @@ func ResolveBinaries(ctx context.Context, progress io.Writer) (string, error) {
 		return "", fmt.Errorf("finding the vmt-conformance module to build the lane binaries (or set %s): %w", BinDirEnv, err)
 	}
 	dir := filepath.Join(DefaultCacheDir(), "bin")
+	// Runs started together build into the same directory one after the other (the second
+	// build relinks nothing).
+	lock, err := filelock.Acquire(ctx, dir+".lock", "building the lane binaries into "+dir, orDiscard(progress))
+	if err != nil {
+		return "", err
+	}
+	defer lock.Release()
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
 	for _, b := range laneBinaries {
 		args = append(args, "./cmd/"+b)
@@ -90,14 +98,15 @@ type simulator struct {
 	timings []Timing // from starting the process: roles ready, virt-template deployed
 }
 
-// startSimulator creates the KubeVirt CR, starts vmt-sim and waits until its roles run and
-// its operator role reports the template feature deployed (the KubeVirt CR Available).
-func startSimulator(ctx context.Context, cp *ControlPlane, binDir string, timeout time.Duration) (*simulator, error) {
+// startSimulator creates the KubeVirt CR, starts vmt-sim playing the profile's KubeVirt and
+// waits until its roles run and its operator role reports the template feature deployed (the
+// KubeVirt CR Available).
+func startSimulator(ctx context.Context, cp *ControlPlane, binDir string, profile Profile, timeout time.Duration) (*simulator, error) {
 	c, err := ctrlclient.New(cp.RESTConfig(), ctrlclient.Options{Scheme: client.Scheme})
 	if err != nil {
 		return nil, err
 	}
-	if err := createKubeVirt(ctx, c); err != nil {
+	if err := createKubeVirt(ctx, c, profile.FeatureGates); err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(cp.dir, "sim")
@@ -115,6 +124,7 @@ func startSimulator(ctx context.Context, cp *ControlPlane, binDir string, timeou
 		"--dir="+dir, // the run directory in the command line is how ReapStale finds it
 		"--bin-dir="+binDir,
 		"--namespace="+KubeVirtNamespace,
+		"--kubevirt-version="+profile.KubeVirtVersion,
 		"--ready-file="+ready)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -160,13 +170,13 @@ func startSimulator(ctx context.Context, cp *ControlPlane, binDir string, timeou
 	return s, nil
 }
 
-func createKubeVirt(ctx context.Context, c ctrlclient.Client) error {
+func createKubeVirt(ctx context.Context, c ctrlclient.Client, gates []string) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: KubeVirtNamespace}}
 	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", KubeVirtNamespace, err)
 	}
 	kv := &kubevirtv1.KubeVirt{ObjectMeta: metav1.ObjectMeta{Namespace: KubeVirtNamespace, Name: KubeVirtName}}
-	kv.Spec.Configuration.DeveloperConfiguration = &kubevirtv1.DeveloperConfiguration{FeatureGates: []string{"Template", "Snapshot"}}
+	kv.Spec.Configuration.DeveloperConfiguration = &kubevirtv1.DeveloperConfiguration{FeatureGates: gates}
 	if err := c.Create(ctx, kv); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the KubeVirt CR: %w", err)
 	}

@@ -23,7 +23,11 @@ func New(cfg *config.Config, progress io.Writer) (cluster.Provider, error) {
 		if assets == "" {
 			assets = local.DefaultAssetsDir()
 		}
-		return local.NewProvider(assets, progress), nil
+		profile, err := local.LookupProfile(cfg.Local.Profile)
+		if err != nil {
+			return nil, err
+		}
+		return local.NewProvider(assets, progress).WithProfile(profile), nil
 	case "kind":
 		return kind.New(kind.Options{Name: cfg.Kind.Cluster, Keep: cfg.Kind.Keep, Progress: progress}), nil
 	default:

@@ -2,8 +2,8 @@
 // control plane, for the server's own integration tests and benchmarks (the hermetic lane
 // runs the binary instead, see reference/sim/operator): on a free loopback port, registered
 // with the cluster's aggregator with the server's part of reference/config (namespace,
-// service account, RBAC, Service, both APIServices), so every request reaches it through
-// kube-apiserver with the caller's identity.
+// service account, RBAC, Service, the APIServices of the release it plays), so every request
+// reaches it through kube-apiserver with the caller's identity.
 //
 // There is no kube-proxy on the hermetic control plane, so the Service is an ExternalName to
 // localhost carrying the server's port, and the serving certificate names
@@ -32,13 +32,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/internal/kubeconfig"
 	"github.com/vmt-conformance/vmt-conformance/internal/pki"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
-	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1alpha1"
-	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
 	"github.com/vmt-conformance/vmt-conformance/reference/apiserver"
 	"github.com/vmt-conformance/vmt-conformance/reference/config"
+	"github.com/vmt-conformance/vmt-conformance/reference/emulation"
 )
 
 // Names of what Start installs (reference/config's, which are upstream's).
@@ -47,9 +47,6 @@ const (
 	ServiceName        = config.APIServerService
 	ServiceAccountName = config.APIServerServiceAccount
 )
-
-// apiServiceVersions are the versions Start registers, each as an APIService.
-var apiServiceVersions = []string{subresourcesv1alpha1.GroupVersion.Version, subresourcesv1beta1.GroupVersion.Version}
 
 var apiServiceResource = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
 
@@ -70,6 +67,10 @@ type Options struct {
 	// credentials) go, in a new subdirectory removed by stop; default os.TempDir(). Pass the
 	// control plane's run directory so a crashed run's files are reaped with it.
 	Dir string
+	// Release is the virt-template release the server plays and whose APIServices Start
+	// installs; nil means emulation.Default (v0.2.2). The template CRDs are the caller's:
+	// install those of the same release (config/crd.CustomResourceDefinitionsFor).
+	Release *release.Version
 }
 
 // Start runs the template API server for the cluster admin talks to and registers it with
@@ -97,7 +98,8 @@ func StartWithOptions(ctx context.Context, admin *rest.Config, opts Options) (st
 	if err != nil {
 		return nil, err
 	}
-	in := &instance{dyn: dyn}
+	rel := emulation.Resolve(opts.Release)
+	in := &instance{dyn: dyn, apiServices: config.APIServicesFor(rel)}
 	if in.dir, err = os.MkdirTemp(opts.Dir, "template-apiserver-"); err != nil {
 		return nil, err
 	}
@@ -113,7 +115,8 @@ func StartWithOptions(ctx context.Context, admin *rest.Config, opts Options) (st
 	}
 	// The server's part of reference/config, as virt-operator would install it: namespace,
 	// service account, RBAC, the ExternalName Service to this port, both APIServices.
-	objs, err := config.Objects(config.Options{Namespace: opts.Namespace, CreateNamespace: true, CABundle: caPEM, APIServerExternalPort: int32(port)})
+	objs, err := config.Objects(config.Options{Namespace: opts.Namespace, CreateNamespace: true, CABundle: caPEM,
+		APIServerExternalPort: int32(port), Release: &rel})
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +127,7 @@ func StartWithOptions(ctx context.Context, admin *rest.Config, opts Options) (st
 	in.cancel, in.done = cancel, make(chan error, 1)
 	go func() { in.done <- server.Run(runCtx) }()
 
-	if err := waitServing(ctx, kube, dyn, opts, in.done); err != nil {
+	if err := waitServing(ctx, kube, dyn, opts, in.apiServices, in.done); err != nil {
 		return nil, err
 	}
 	return in.stop, nil
@@ -132,12 +135,14 @@ func StartWithOptions(ctx context.Context, admin *rest.Config, opts Options) (st
 
 // instance is one running server and what Start made for it.
 type instance struct {
-	dyn    dynamic.Interface
-	dir    string
-	cancel context.CancelFunc
-	done   chan error // nil until the server runs
-	once   sync.Once
-	err    error
+	dyn dynamic.Interface
+	// apiServices are the names of the APIServices installed (config.APIServicesFor).
+	apiServices []string
+	dir         string
+	cancel      context.CancelFunc
+	done        chan error // nil until the server runs
+	once        sync.Once
+	err         error
 }
 
 // build issues the serving certificate (SAN <service>.<namespace>.svc), writes the server's
@@ -162,6 +167,7 @@ func (in *instance) build(admin *rest.Config, opts Options) (_ *apiserver.Server
 		identity.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + opts.Namespace + ":" + ServiceAccountName}
 	}
 	o := apiserver.NewOptions()
+	o.Release = emulation.Resolve(opts.Release)
 	o.Kubeconfig = filepath.Join(in.dir, "kubeconfig")
 	if err := kubeconfig.Write(o.Kubeconfig, "template-apiserver", identity); err != nil {
 		return nil, 0, nil, err
@@ -198,10 +204,10 @@ func (in *instance) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		var errs []error
-		for _, v := range apiServiceVersions {
-			err := in.dyn.Resource(apiServiceResource).Delete(ctx, v+"."+core.SubresourceGroupName, metav1.DeleteOptions{})
+		for _, name := range in.apiServices {
+			err := in.dyn.Resource(apiServiceResource).Delete(ctx, name, metav1.DeleteOptions{})
 			if err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("deleting APIService %s: %w", v, err))
+				errs = append(errs, fmt.Errorf("deleting APIService %s: %w", name, err))
 			}
 		}
 		if in.done != nil {
@@ -223,14 +229,16 @@ func (in *instance) stop() error {
 // proves the whole path works.
 const probeTemplate = "vmt-readiness-probe"
 
-// waitServing polls until both APIServices are Available and a /process call by the admin
+// waitServing polls until the APIServices are Available and a /process call by the admin
 // through the aggregator reaches the handler: 500 "... not found" means the front-proxy
 // identity was accepted and the server could ask for the template with its own. (Available
 // alone does not say that the request-header configuration has been read.) It fails early
 // when the server stops.
-func waitServing(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, opts Options, serverDone <-chan error) error {
+func waitServing(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, opts Options, apiServices []string, serverDone <-chan error) error {
 	var last string
-	probe := path.Join("/apis", core.SubresourceGroupName, subresourcesv1beta1.GroupVersion.Version,
+	// The probe goes to the last (least preferred, newest) version: v1beta1 where served.
+	probeVersion := strings.TrimSuffix(apiServices[len(apiServices)-1], "."+core.SubresourceGroupName)
+	probe := path.Join("/apis", core.SubresourceGroupName, probeVersion,
 		"namespaces", opts.Namespace, core.PluralResourceName, probeTemplate, core.ProcessSubresource)
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, opts.Timeout, true, func(ctx context.Context) (bool, error) {
 		select {
@@ -238,8 +246,7 @@ func waitServing(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Int
 			return false, fmt.Errorf("template API server stopped while registering: %v", err)
 		default:
 		}
-		for _, v := range apiServiceVersions {
-			name := v + "." + core.SubresourceGroupName
+		for _, name := range apiServices {
 			obj, err := dyn.Resource(apiServiceResource).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				last = err.Error()

@@ -9,10 +9,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	apiwait "k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/config/crd"
 )
 
@@ -138,5 +141,87 @@ func TestRulesOnALiveAPIServer(t *testing.T) {
 				t.Fatalf("a valid template was refused: %v", err)
 			}
 		})
+	}
+
+	// The same cluster, its CRDs replaced by v0.1.8's (CustomResourceDefinitionsFor): v1beta1
+	// was never stored, so it may go.
+	t.Run("v0.1.8", func(t *testing.T) { liveV018(ctx, t, dyn) })
+}
+
+// liveV018: without RequestTemplateLabels and RequestTTL (before v0.2.0) kube-apiserver
+// refuses templateLabels and ttlSecondsAfterFinished under fieldValidation=Strict (kubectl's
+// default) and prunes them with a warning otherwise, so the reserved-prefix rule never
+// fires; without ServesV1beta1 template.kubevirt.io/v1beta1 is not served.
+func liveV018(ctx context.Context, t *testing.T, dyn dynamic.Interface) {
+	old, err := crd.CustomResourceDefinitionsFor(release.MustParse("v0.1.8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	for _, def := range old {
+		versions, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&def.Spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		current, err := crds.Get(ctx, def.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unstructured.SetNestedField(current.Object, versions["versions"], "spec", "versions"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := crds.Update(ctx, current, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("replacing %s with v0.1.8's: %v", def.Name, err)
+		}
+	}
+
+	requests := dyn.Resource(schema.GroupVersionResource{Group: "template.kubevirt.io", Version: "v1alpha1", Resource: "virtualmachinetemplaterequests"}).Namespace("default")
+	request := func(name string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "template.kubevirt.io/v1alpha1", "kind": "VirtualMachineTemplateRequest",
+			"metadata": map[string]any{"name": name},
+			"spec": map[string]any{
+				"virtualMachineRef":       map[string]any{"namespace": "default", "name": "source-vm"},
+				"templateLabels":          map[string]any{"template.kubevirt.io/RequestUID": "x"},
+				"ttlSecondsAfterFinished": int64(-1),
+			},
+		}}
+	}
+	// kube-apiserver serves a CRD update asynchronously: wait until Strict refuses.
+	var last error
+	err = apiwait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, last = requests.Create(ctx, request("strict"), metav1.CreateOptions{FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}})
+		return apierrors.IsBadRequest(last), nil
+	})
+	if err != nil {
+		t.Fatalf("v0.1.8 schema not in force: last create answered %v", last)
+	}
+	for _, field := range []string{`unknown field "spec.templateLabels"`, `unknown field "spec.ttlSecondsAfterFinished"`} {
+		if !strings.Contains(last.Error(), field) {
+			t.Errorf("strict create: %v, want %q", last, field)
+		}
+	}
+
+	created, err := requests.Create(ctx, request("pruned"), metav1.CreateOptions{FieldValidation: "Warn"})
+	if err != nil {
+		t.Fatalf("without strict validation the request must be admitted (fields pruned, no CEL rule): %v", err)
+	}
+	spec, _, _ := unstructured.NestedMap(created.Object, "spec")
+	if _, ok := spec["templateLabels"]; ok {
+		t.Errorf("templateLabels kept: %v", spec)
+	}
+	if _, ok := spec["ttlSecondsAfterFinished"]; ok {
+		t.Errorf("ttlSecondsAfterFinished kept: %v", spec)
+	}
+
+	for _, resource := range []string{"virtualmachinetemplaterequests", "virtualmachinetemplates"} {
+		err := apiwait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, last = dyn.Resource(schema.GroupVersionResource{Group: "template.kubevirt.io", Version: "v1beta1", Resource: resource}).
+				Namespace("default").List(ctx, metav1.ListOptions{})
+			return apierrors.IsNotFound(last), nil
+		})
+		if err != nil {
+			t.Errorf("template.kubevirt.io/v1beta1 %s still served: %v", resource, last)
+		}
 	}
 }

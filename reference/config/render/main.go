@@ -5,6 +5,8 @@
 //
 // Without --self-signed or --ca-bundle the APIServices and webhooks carry no CA bundle and
 // the Deployments wait for their certificate Secrets (see config.Options).
+// --emulate-release=<version> renders the manifests of that virt-template release (default
+// v0.2.2; see package reference/emulation).
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"os"
 
 	"github.com/vmt-conformance/vmt-conformance/reference/config"
+	"github.com/vmt-conformance/vmt-conformance/reference/emulation"
 )
 
 func main() {
@@ -34,6 +37,9 @@ func run(args []string, out io.Writer) error {
 	fs.BoolVar(&opts.CreateNamespace, "create-namespace", false, "include the Namespace object")
 	fs.StringVar(&caFile, "ca-bundle", "", "PEM file of the CA that signed the serving certificates, injected into the APIServices and webhooks")
 	fs.BoolVar(&selfSigned, "self-signed", false, "issue a throwaway CA and the serving-certificate Secrets, and inject the CA (test clusters only)")
+	rel := emulation.Default
+	opts.Release = &rel
+	fs.Var(emulation.Flag{V: &rel}, emulation.FlagName, emulation.Usage)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

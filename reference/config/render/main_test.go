@@ -35,7 +35,7 @@ func TestRenderFlags(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{
-		"kind: Namespace\nmetadata:\n  annotations:\n    template.kubevirt.io/virt-template-version: " + config.CompatibleVersion + "\n  labels:\n    app.kubernetes.io/managed-by: vmt-conformance\n    app.kubernetes.io/name: virt-template\n  name: vmt-kind\n",
+		"kind: Namespace\nmetadata:\n  annotations:\n    template.kubevirt.io/virt-template-version: v0.2.2\n  labels:\n    app.kubernetes.io/managed-by: vmt-conformance\n    app.kubernetes.io/name: virt-template\n  name: vmt-kind\n",
 		"image: kind.local/c:1\n", "image: kind.local/a:1\n",
 		"name: " + config.APIServerCertSecret + "\n  namespace: vmt-kind\n",
 		"caBundle: ",
@@ -55,6 +55,8 @@ func TestRenderRejectsBadFlags(t *testing.T) {
 		{[]string{"--ca-bundle", "x.pem", "--self-signed"}, "exclude each other"},
 		{[]string{"--ca-bundle", "/nonexistent/ca.pem"}, "no such file"},
 		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--emulate-release=v1"}, `invalid value "v1" for flag -emulate-release: release: "v1" is not a version`},
+		{[]string{"--emulate-release=v0.1.6"}, "the oldest release the reference implementation plays is v0.1.7"},
 	} {
 		var out bytes.Buffer
 		if err := run(tc.args, &out); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -62,6 +64,28 @@ func TestRenderRejectsBadFlags(t *testing.T) {
 		}
 		if out.Len() > 0 {
 			t.Errorf("%v: printed manifests despite the error", tc.args)
+		}
+	}
+}
+
+// --emulate-release picks the release; "" is the newest behaviour.
+func TestRenderRelease(t *testing.T) {
+	for _, tc := range []struct {
+		arg, annotation string
+		apiservices     int
+	}{
+		{"--emulate-release=v0.1.8", "v0.1.8", 1},
+		{"--emulate-release=0.2.2", "v0.2.2", 2},
+		{"--emulate-release=", "unknown", 2},
+	} {
+		var out bytes.Buffer
+		if err := run([]string{tc.arg}, &out); err != nil {
+			t.Fatalf("%s: %v", tc.arg, err)
+		}
+		text := out.String()
+		if !strings.Contains(text, "template.kubevirt.io/virt-template-version: "+tc.annotation+"\n") ||
+			strings.Count(text, "kind: APIService\n") != tc.apiservices {
+			t.Errorf("%s: want annotation %s and %d APIServices", tc.arg, tc.annotation, tc.apiservices)
 		}
 	}
 }

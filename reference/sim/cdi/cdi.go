@@ -49,6 +49,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := setupBinder(mgr); err != nil {
 		return err
 	}
+	if err := setupReclaimer(mgr); err != nil {
+		return err
+	}
 	if err := setupDataSources(mgr); err != nil {
 		return err
 	}

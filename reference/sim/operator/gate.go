@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	kubevirtv1 "kubevirt.io/api/core/v1"
+
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 )
 
 // TemplateGate is the KubeVirt feature gate of the template feature.
@@ -18,6 +20,20 @@ const (
 	Alpha GateMaturity = "alpha"
 	Beta  GateMaturity = "beta"
 )
+
+// templateGateBeta is the first KubeVirt version whose Template gate is Beta: kubevirt/kubevirt
+// pkg/virt-config/featuregate/active.go@v1.8.0:274 registers it Alpha (so do v1.8.1 … v1.8.4),
+// @v1.9.0:325 Beta; v1.9.0-alpha.0 and -beta.0 still have it Alpha, -rc.0 has it Beta.
+var templateGateBeta = release.MustParse("v1.9.0-rc.0")
+
+// MaturityFor is the Template gate's maturity in KubeVirt version kv: Alpha up to v1.8.x
+// (and v1.9.0-beta.0), Beta from v1.9.0-rc.0 on, and for the unknown version (the newest).
+func MaturityFor(kv release.Version) GateMaturity {
+	if kv.Less(templateGateBeta) {
+		return Alpha
+	}
+	return Beta
+}
 
 // Wanted reports whether virt-operator would deploy virt-template for kv, and why: the
 // Template gate must be on (explicitly, or by the Beta default) and

@@ -1,11 +1,16 @@
 package operator
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	kubevirtv1 "kubevirt.io/api/core/v1"
+
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 )
 
 func TestWanted(t *testing.T) {
@@ -46,5 +51,73 @@ func TestWanted(t *testing.T) {
 				t.Fatal("Wanted gave no reason")
 			}
 		})
+	}
+}
+
+// TestMaturityFor: the Template gate is Alpha in KubeVirt v1.8 (active.go@v1.8.0:274) and
+// Beta from v1.9.0-rc.0 on (@v1.9.0:325); the unknown version is the newest.
+func TestMaturityFor(t *testing.T) {
+	for kv, want := range map[string]GateMaturity{
+		"v1.8.0": Alpha, "v1.8.4": Alpha, "v1.9.0-beta.0": Alpha,
+		"v1.9.0-rc.0": Beta, "v1.9.0": Beta, "v1.10.0": Beta, "unknown": Beta,
+	} {
+		if got := MaturityFor(release.MustParse(kv)); got != want {
+			t.Errorf("MaturityFor(%s) = %s, want %s", kv, got, want)
+		}
+	}
+}
+
+// TestOptionsFollowTheKubeVirtVersion: the version decides the gate's maturity and the
+// virt-template release, unless the maturity is given; versions without virt-template are
+// refused.
+func TestOptionsFollowTheKubeVirtVersion(t *testing.T) {
+	bin := t.TempDir()
+	for _, b := range []string{apiserverBinary, controllerBinary} {
+		if err := os.WriteFile(filepath.Join(bin, b), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		kubevirt     string
+		maturity     GateMaturity
+		wantMaturity GateMaturity
+		wantRelease  string
+	}{
+		{"", "", Beta, "v0.2.2"},
+		{"v1.8.4", "", Alpha, "v0.1.8"},
+		{"v1.8.1", "", Alpha, "v0.1.7"},
+		{"v1.8.4", Beta, Beta, "v0.1.8"},
+	} {
+		o := Options{Dir: t.TempDir(), BinDir: bin, KubeVirtVersion: tc.kubevirt, Maturity: tc.maturity}
+		if err := o.complete(); err != nil {
+			t.Fatalf("%q: %v", tc.kubevirt, err)
+		}
+		if o.Maturity != tc.wantMaturity || o.virtTemplate.String() != tc.wantRelease {
+			t.Errorf("%q: maturity %s, virt-template %s; want %s, %s", tc.kubevirt, o.Maturity, o.virtTemplate, tc.wantMaturity, tc.wantRelease)
+		}
+	}
+	o := Options{Dir: t.TempDir(), BinDir: bin, KubeVirtVersion: "v1.7.0"}
+	if err := o.complete(); err == nil || !strings.Contains(err.Error(), "deploys no virt-template") {
+		t.Fatalf("v1.7.0: %v", err)
+	}
+}
+
+func TestDescribeBinaryAndTag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bin")
+	if err := os.WriteFile(path, []byte("hello\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := describeBinary(path)
+	// sha256("hello\n") = 5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03
+	if err != nil || got != path+" sha256:5891b5b522d5" {
+		t.Fatalf("describeBinary = %q, %v", got, err)
+	}
+	for in, want := range map[string]string{
+		"ghcr.io/vmt-conformance/vmt-template-controller:devel": "ghcr.io/vmt-conformance/vmt-template-controller:v0.1.8",
+		"localhost:5000/virt-template-apiserver":                "localhost:5000/virt-template-apiserver:v0.1.8",
+	} {
+		if got := withTag(in, "v0.1.8"); got != want {
+			t.Errorf("withTag(%s) = %s, want %s", in, got, want)
+		}
 	}
 }

@@ -7,8 +7,11 @@ package operator
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -41,10 +45,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/internal/kubeconfig"
 	"github.com/vmt-conformance/vmt-conformance/internal/pki"
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1alpha1"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core/subresourcesv1beta1"
 	"github.com/vmt-conformance/vmt-conformance/reference/config"
+	"github.com/vmt-conformance/vmt-conformance/reference/emulation"
 	"github.com/vmt-conformance/vmt-conformance/reference/faults"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
@@ -55,11 +62,21 @@ const (
 	ControllerDeployment = config.ControllerDeployment
 )
 
+// BinaryAnnotation, on each Deployment the role applies, names the binary that answers for
+// it: "<absolute path> sha256:<first 12 hex digits of its SHA-256>", so a report can tell
+// runs with other builds apart.
+const BinaryAnnotation = "vmt-conformance.io/binary"
+
+// EmulateReleaseFlag makes vmt-template-apiserver and vmt-template-controller behave like
+// that virt-template release; the role passes the release its KubeVirt version deploys.
+const EmulateReleaseFlag = "--" + emulation.FlagName
+
 // Defaults of Options.
 const (
-	DefaultNamespace    = "kubevirt"
-	DefaultReadyTimeout = time.Minute
-	readyPoll           = 100 * time.Millisecond
+	DefaultNamespace       = "kubevirt"
+	DefaultKubeVirtVersion = "v1.9.0"
+	DefaultReadyTimeout    = time.Minute
+	readyPoll              = 100 * time.Millisecond
 )
 
 // Options configure the role.
@@ -72,7 +89,13 @@ type Options struct {
 	// Namespace is KubeVirt's install namespace, where the KubeVirt CR lives and the
 	// components are deployed; default "kubevirt".
 	Namespace string
-	// Maturity of the Template gate; default Beta (KubeVirt v1.9: on unless disabled).
+	// KubeVirtVersion is the KubeVirt release the role plays; default DefaultKubeVirtVersion.
+	// The KubeVirt CR reports it (status.observedKubeVirtVersion, targetKubeVirtVersion,
+	// operatorVersion), it gives the Template gate's maturity (MaturityFor) and the
+	// virt-template release deployed (release.ForKubeVirt): the components are started with
+	// EmulateReleaseFlag, the manifests rendered for it and the images tagged with it.
+	KubeVirtVersion string
+	// Maturity of the Template gate; default MaturityFor(KubeVirtVersion).
 	Maturity GateMaturity
 	// ReadyTimeout bounds one deployment's wait for both components; default one minute.
 	ReadyTimeout time.Duration
@@ -83,14 +106,27 @@ type Options struct {
 	// reference/faults): they get exactly this set in VMT_REFERENCE_FAULTS, whatever the
 	// simulator's own environment says. Empty, the default, injects nothing.
 	Faults faults.Set
+
+	kubevirt     release.Version // KubeVirtVersion, parsed
+	virtTemplate release.Version // the virt-template release kubevirt deploys
 }
 
 func (o *Options) complete() error {
 	if o.Namespace == "" {
 		o.Namespace = DefaultNamespace
 	}
+	if o.KubeVirtVersion == "" {
+		o.KubeVirtVersion = DefaultKubeVirtVersion
+	}
+	var err error
+	if o.kubevirt, err = release.Parse(o.KubeVirtVersion); err != nil {
+		return fmt.Errorf("operator: KubeVirt version: %w", err)
+	}
+	if o.virtTemplate, err = release.ForKubeVirt(o.KubeVirtVersion); err != nil {
+		return fmt.Errorf("operator: %w", err)
+	}
 	if o.Maturity == "" {
-		o.Maturity = Beta
+		o.Maturity = MaturityFor(o.kubevirt)
 	}
 	if o.Maturity != Alpha && o.Maturity != Beta {
 		return fmt.Errorf("operator: gate maturity %q: want %q or %q", o.Maturity, Alpha, Beta)
@@ -101,12 +137,36 @@ func (o *Options) complete() error {
 	if o.Dir == "" {
 		return errors.New("operator: a run directory is required")
 	}
-	for _, bin := range []string{"vmt-template-apiserver", "vmt-template-controller"} {
+	for _, bin := range []string{apiserverBinary, controllerBinary} {
 		if _, err := os.Stat(filepath.Join(o.BinDir, bin)); err != nil {
 			return fmt.Errorf("operator: %s not found in --bin-dir %q (build it with `make tools`)", bin, o.BinDir)
 		}
 	}
 	return nil
+}
+
+// The component binaries in BinDir.
+const (
+	apiserverBinary  = "vmt-template-apiserver"
+	controllerBinary = "vmt-template-controller"
+)
+
+// describeBinary is BinaryAnnotation's value for the binary at path.
+func describeBinary(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hashing %s: %w", abs, err)
+	}
+	return abs + " sha256:" + hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
 // childEnv is the environment of both components: the simulator's, with
@@ -138,7 +198,15 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	r := &reconciler{opts: opts, client: mgr.GetClient(), dynamic: dyn, admin: mgr.GetConfig(), discovery: disco, events: make(chan event.GenericEvent, 4)}
+	r := &reconciler{opts: opts, client: mgr.GetClient(), dynamic: dyn, admin: mgr.GetConfig(), discovery: disco, events: make(chan event.GenericEvent, 4),
+		binaries: map[string]func() (string, error){}}
+	for deployment, bin := range map[string]string{APIServerDeployment: apiserverBinary, ControllerDeployment: controllerBinary} {
+		// Hashing ~100 MB takes a few hundred milliseconds: start now, overlapping the
+		// manager's start, and reuse the answer for every deployment.
+		describe := sync.OnceValues(func() (string, error) { return describeBinary(filepath.Join(opts.BinDir, bin)) })
+		go func() { _, _ = describe() }()
+		r.binaries[deployment] = describe
+	}
 	direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
 	if err != nil {
 		return err
@@ -171,6 +239,9 @@ type reconciler struct {
 	admin     *rest.Config
 	discovery discovery.DiscoveryInterface
 	events    chan event.GenericEvent
+
+	// binaries gives each Deployment's BinaryAnnotation value.
+	binaries map[string]func() (string, error)
 
 	mu       sync.Mutex
 	deployed *deployment // nil when nothing runs
@@ -264,8 +335,16 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		CABundle:              ca.CertPEM,
 		WebhookURL:            fmt.Sprintf("https://localhost:%d", hookPort),
 		APIServerExternalPort: int32(apiPort),
+		// The manifests of the release KubeVirtVersion bundles; as in virt-operator's bundle,
+		// the images are tagged with it.
+		Release:         &r.opts.virtTemplate,
+		ControllerImage: withTag(config.DefaultControllerImage, r.opts.virtTemplate.String()),
+		APIServerImage:  withTag(config.DefaultAPIServerImage, r.opts.virtTemplate.String()),
 	})
 	if err != nil {
+		return err
+	}
+	if err := r.annotateBinaries(objs); err != nil {
 		return err
 	}
 	if err := r.waitForTerminatingCRDs(ctx, objs); err != nil {
@@ -292,7 +371,9 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		}
 	}
 	d := &deployment{healthAddr: fmt.Sprintf("127.0.0.1:%d", healthPort)}
-	if d.apiserver, err = start(APIServerDeployment, filepath.Join(r.opts.BinDir, "vmt-template-apiserver"), append([]string{
+	emulate := EmulateReleaseFlag + "=" + r.opts.virtTemplate.String()
+	if d.apiserver, err = start(APIServerDeployment, filepath.Join(r.opts.BinDir, apiserverBinary), append([]string{
+		emulate,
 		"--kubeconfig=" + apiKubeconfig,
 		"--bind-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", apiPort),
@@ -301,7 +382,8 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 	}, r.opts.APIServerArgs...), r.opts.childEnv(), logs, exited); err != nil {
 		return err
 	}
-	if d.controller, err = start(ControllerDeployment, filepath.Join(r.opts.BinDir, "vmt-template-controller"), []string{
+	if d.controller, err = start(ControllerDeployment, filepath.Join(r.opts.BinDir, controllerBinary), []string{
+		emulate,
 		"--kubeconfig=" + ctlKubeconfig,
 		"--webhook-cert-path=" + hookDir,
 		"--webhook-host=127.0.0.1",
@@ -313,11 +395,64 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		return err
 	}
 	r.deployed = d
-	if err := r.waitReady(ctx, d); err != nil {
+	if err := r.waitReady(ctx, d, objs); err != nil {
 		_ = r.stopComponents()
 		return err
 	}
 	return r.markDeployments(ctx, true)
+}
+
+// withTag replaces the tag of image ("repo/name:tag") with tag.
+func withTag(image, tag string) string {
+	if i := strings.LastIndexByte(image, ':'); i > strings.LastIndexByte(image, '/') {
+		image = image[:i]
+	}
+	return image + ":" + tag
+}
+
+// annotateBinaries sets BinaryAnnotation on the Deployments of objs.
+func (r *reconciler) annotateBinaries(objs []*unstructured.Unstructured) error {
+	for _, o := range objs {
+		describe, ok := r.binaries[o.GetName()]
+		if o.GetKind() != "Deployment" || !ok {
+			continue
+		}
+		value, err := describe()
+		if err != nil {
+			return err
+		}
+		ann := o.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[BinaryAnnotation] = value
+		o.SetAnnotations(ann)
+	}
+	return nil
+}
+
+// servesV1beta1 reports whether the deployed release serves template.kubevirt.io and
+// subresources.template.kubevirt.io v1beta1 (virt-template v0.2.0+); older ones serve
+// v1alpha1 only.
+func (r *reconciler) servesV1beta1() bool {
+	return release.For(r.opts.virtTemplate).Has(release.ServesV1beta1)
+}
+
+// subresourceVersion is the newest subresources.template.kubevirt.io version the deployed
+// release serves: a v1alpha1-only release never serves v1beta1.
+func (r *reconciler) subresourceVersion() string {
+	if r.servesV1beta1() {
+		return subresourcesv1beta1.GroupVersion.String()
+	}
+	return subresourcesv1alpha1.GroupVersion.String()
+}
+
+// templateVersions are the template.kubevirt.io versions the deployed release serves.
+func (r *reconciler) templateVersions() []string {
+	if r.servesV1beta1() {
+		return []string{"v1alpha1", "v1beta1"}
+	}
+	return []string{"v1alpha1"}
 }
 
 // waitForTerminatingCRDs waits until no CRD of objs is still being deleted: after the gate
@@ -352,12 +487,19 @@ func (r *reconciler) waitForTerminatingCRDs(ctx context.Context, objs []*unstruc
 	return err
 }
 
-// waitReady waits for the controller's /readyz and for the subresource API to be served
-// through the aggregator.
-func (r *reconciler) waitReady(ctx context.Context, d *deployment) error {
+// waitReady waits for the controller's /readyz, for the subresource API to be served
+// through the aggregator, and for every object of objs kube-apiserver takes up
+// asynchronously to be in force: CRDs Established and in discovery, APIServices Available
+// and in discovery, the template webhooks denying a template they must deny. Available
+// then means a client can use the feature at once, not a moment later.
+func (r *reconciler) waitReady(ctx context.Context, d *deployment, objs []*unstructured.Unstructured) error {
 	httpc := &http.Client{Timeout: time.Second}
+	kube, err := kubernetes.NewForConfig(r.admin)
+	if err != nil {
+		return err
+	}
 	var last string
-	err := wait.PollUntilContextTimeout(ctx, readyPoll, r.opts.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, readyPoll, r.opts.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
 		for _, p := range []*process{d.apiserver, d.controller} {
 			if err := p.exitError(); err != nil {
 				return false, fmt.Errorf("%w (log: %s)", err, filepath.Join(r.opts.Dir, "logs", p.name+".log"))
@@ -373,8 +515,19 @@ func (r *reconciler) waitReady(ctx context.Context, d *deployment) error {
 			last = fmt.Sprintf("controller /readyz: HTTP %d", resp.StatusCode)
 			return false, nil
 		}
-		if _, err := r.discovery.ServerResourcesForGroupVersion(subresourcesv1beta1.GroupVersion.String()); err != nil {
-			last = "discovery of " + subresourcesv1beta1.GroupVersion.String() + ": " + err.Error()
+		subresources := r.subresourceVersion()
+		if _, err := r.discovery.ServerResourcesForGroupVersion(subresources); err != nil {
+			last = "discovery of " + subresources + ": " + err.Error()
+			return false, nil
+		}
+		for _, o := range objs {
+			if why := r.notInForce(ctx, o); why != "" {
+				last = why
+				return false, nil
+			}
+		}
+		if why := r.serverReadsTemplates(ctx, kube); why != "" {
+			last = why
 			return false, nil
 		}
 		return true, nil
@@ -383,6 +536,108 @@ func (r *reconciler) waitReady(ctx context.Context, d *deployment) error {
 		return fmt.Errorf("waiting for virt-template to be ready: %w; last seen: %s", err, last)
 	}
 	return err
+}
+
+// notInForce says why kube-apiserver does not act on o yet ("" when it does, or when o is
+// of a kind it takes up at once).
+func (r *reconciler) notInForce(ctx context.Context, o *unstructured.Unstructured) string {
+	res, err := config.ResourceFor(r.dynamic, o)
+	if err != nil {
+		return err.Error()
+	}
+	switch o.GetKind() {
+	case "CustomResourceDefinition":
+		live, err := res.Get(ctx, o.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return "CRD " + o.GetName() + ": " + err.Error()
+		}
+		if !hasCondition(live, "Established") {
+			return "CRD " + o.GetName() + " is not Established"
+		}
+		group, _, _ := unstructured.NestedString(live.Object, "spec", "group")
+		plural, _, _ := unstructured.NestedString(live.Object, "spec", "names", "plural")
+		versions, _, _ := unstructured.NestedSlice(live.Object, "spec", "versions")
+		for _, v := range versions {
+			m, _ := v.(map[string]any)
+			if served, _ := m["served"].(bool); served {
+				if why := r.inDiscovery(group+"/"+fmt.Sprint(m["name"]), plural); why != "" {
+					return why
+				}
+			}
+		}
+	case "APIService":
+		live, err := res.Get(ctx, o.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return "APIService " + o.GetName() + ": " + err.Error()
+		}
+		if !hasCondition(live, "Available") {
+			return "APIService " + o.GetName() + " is not Available"
+		}
+		group, _, _ := unstructured.NestedString(live.Object, "spec", "group")
+		version, _, _ := unstructured.NestedString(live.Object, "spec", "version")
+		return r.inDiscovery(group+"/"+version, "")
+	case "ValidatingWebhookConfiguration":
+		return r.webhooksDeny(ctx)
+	}
+	return ""
+}
+
+// serverReadsTemplates asks /process of a template that does not exist, through the
+// aggregator: the API server's answer "not found" shows its own RBAC (reading templates,
+// delegated authorization) is in force, not only that it serves discovery.
+func (r *reconciler) serverReadsTemplates(ctx context.Context, kube kubernetes.Interface) string {
+	path := "/apis/" + r.subresourceVersion() + "/namespaces/" + r.opts.Namespace +
+		"/virtualmachinetemplates/readiness-probe/process"
+	err := kube.CoreV1().RESTClient().Post().AbsPath(path).SetHeader("Content-Type", "application/json").Body([]byte("{}")).Do(ctx).Error()
+	if status, ok := err.(apierrors.APIStatus); ok && status.Status().Code == http.StatusInternalServerError &&
+		strings.Contains(status.Status().Message, "not found") {
+		return ""
+	}
+	return fmt.Sprintf("POST %s: want 500 not found, got %v", path, err)
+}
+
+// inDiscovery says why discovery of gv does not list resource (any, when empty).
+func (r *reconciler) inDiscovery(gv, resource string) string {
+	list, err := r.discovery.ServerResourcesForGroupVersion(gv)
+	if err != nil {
+		return "discovery of " + gv + ": " + err.Error()
+	}
+	if resource != "" && !slices.ContainsFunc(list.APIResources, func(a metav1.APIResource) bool { return a.Name == resource }) {
+		return "discovery of " + gv + " does not list " + resource
+	}
+	return ""
+}
+
+// webhooksDeny probes the template webhook of each served version with a dry-run create of a
+// template it must deny (an undefined parameter reference), in the install namespace.
+func (r *reconciler) webhooksDeny(ctx context.Context) string {
+	for _, version := range r.templateVersions() {
+		gvr := schema.GroupVersionResource{Group: "template.kubevirt.io", Version: version, Resource: "virtualmachinetemplates"}
+		probe := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "template.kubevirt.io/" + version, "kind": "VirtualMachineTemplate",
+			"metadata": map[string]any{"generateName": "webhook-probe-"},
+			"spec": map[string]any{"virtualMachine": map[string]any{
+				"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+				"metadata": map[string]any{"name": "webhook-probe"},
+				"spec":     map[string]any{"runStrategy": "${UNDEFINED}"},
+			}},
+		}}
+		_, err := r.dynamic.Resource(gvr).Namespace(r.opts.Namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		webhook := "vvirtualmachinetemplate-" + version + ".kb.io"
+		if err == nil || !strings.Contains(err.Error(), `admission webhook "`+webhook+`" denied the request`) {
+			return fmt.Sprintf("webhook %s does not deny a template with an undefined reference yet (%v)", webhook, err)
+		}
+	}
+	return ""
+}
+
+// hasCondition reports whether the object's status has condition t with status True.
+func hasCondition(u *unstructured.Unstructured, t string) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	return slices.ContainsFunc(conds, func(c any) bool {
+		m, _ := c.(map[string]any)
+		return m["type"] == t && m["status"] == "True"
+	})
 }
 
 // remove stops the components and deletes every object of the manifests, CRDs included.
@@ -394,7 +649,7 @@ func (r *reconciler) remove(ctx context.Context) error {
 	// objects, and requests carry the controller's finalizer, which only it removes.
 	crdErr := r.deleteCRDs(ctx)
 	err := r.stopComponents()
-	if derr := config.Delete(ctx, r.dynamic, config.Options{Namespace: r.opts.Namespace}); derr != nil {
+	if derr := config.Delete(ctx, r.dynamic, config.Options{Namespace: r.opts.Namespace, Release: &r.opts.virtTemplate}); derr != nil {
 		return errors.Join(crdErr, err, fmt.Errorf("removing the virt-template manifests: %w", derr))
 	}
 	if crdErr == nil {
@@ -435,7 +690,9 @@ func (r *reconciler) deleteCRDs(ctx context.Context) error {
 
 // dropRequestFinalizers removes the controller's finalizer from every request left.
 func (r *reconciler) dropRequestFinalizers(ctx context.Context) error {
-	gvr := schema.GroupVersionResource{Group: "template.kubevirt.io", Version: "v1beta1", Resource: "virtualmachinetemplaterequests"}
+	// The newest served version (v1alpha1 of a v0.2.x release would draw deprecation warnings).
+	versions := r.templateVersions()
+	gvr := schema.GroupVersionResource{Group: "template.kubevirt.io", Version: versions[len(versions)-1], Resource: "virtualmachinetemplaterequests"}
 	list, err := r.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -555,10 +812,15 @@ func (r *reconciler) report(ctx context.Context, kv *kubevirtv1.KubeVirt, err er
 	if errors.Is(err, errDeploying) {
 		phase = kubevirtv1.KubeVirtPhaseDeploying
 	}
-	if !changed && kv.Status.Phase == phase {
+	// The versions virt-operator reports once it has deployed its release (the operator's
+	// own, the target and the observed one are the same here: there is no update rollout).
+	version := r.opts.kubevirt.String()
+	if !changed && kv.Status.Phase == phase && kv.Status.ObservedKubeVirtVersion == version &&
+		kv.Status.TargetKubeVirtVersion == version && kv.Status.OperatorVersion == version {
 		return nil
 	}
 	kv.Status.Phase, kv.Status.Conditions = phase, conds
+	kv.Status.ObservedKubeVirtVersion, kv.Status.TargetKubeVirtVersion, kv.Status.OperatorVersion = version, version, version
 	return r.client.Status().Update(ctx, kv)
 }
 

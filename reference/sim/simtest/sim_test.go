@@ -1,5 +1,6 @@
-// Package simtest runs every simulator role (except the operator) against one hermetic
-// control plane and checks each role's main and failure paths through kube-apiserver.
+// Package simtest runs every simulator role against one hermetic control plane and checks
+// each role's main and failure paths through kube-apiserver; the operator role, which runs
+// the template components, is started by its own test (operator_test.go).
 package simtest
 
 import (
@@ -30,6 +31,8 @@ import (
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures/crds"
 	cluster "github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
+	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
+	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/cdi"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/virtapi"
@@ -409,8 +412,11 @@ func TestCrossNamespaceCloneNeedsDataVolumesSource(t *testing.T) {
 	dst.must(dst.c.Create(context.Background(), role))
 	dst.must(dst.c.Create(context.Background(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "dv", Namespace: dst.ns},
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "dv"}, Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: user}}}))
+	groups := []string{"system:authenticated"}
+	kube := kubernetes.NewForConfigOrDie(admin)
+	dst.must(inforce.Allowed(context.Background(), kube, wait.Short, inforce.Accesses(user, groups, dst.ns, role.Rules...)...))
 	cfg := rest.CopyConfig(admin)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
 	alice, err := client.New(cfg, client.Options{Scheme: kit.NewScheme()})
 	dst.must(err)
 	srcNS := src.ns
@@ -424,10 +430,12 @@ func TestCrossNamespaceCloneNeedsDataVolumesSource(t *testing.T) {
 		}
 		return ""
 	})
+	clone := rbacv1.PolicyRule{APIGroups: []string{"cdi.kubevirt.io"}, Resources: []string{"datavolumes/source"}, Verbs: []string{"create"}}
 	src.must(src.c.Create(context.Background(), &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "clone", Namespace: src.ns},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"cdi.kubevirt.io"}, Resources: []string{"datavolumes/source"}, Verbs: []string{"create"}}}}))
+		Rules: []rbacv1.PolicyRule{clone}}))
 	src.must(src.c.Create(context.Background(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "clone", Namespace: src.ns},
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "clone"}, Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: user}}}))
+	src.must(inforce.Allowed(context.Background(), kube, wait.Short, inforce.Accesses(user, groups, src.ns, clone)...))
 	dst.eventually("clone allowed and Succeeded with the source's size", func() string {
 		got := &cdiv1beta1.DataVolume{}
 		if err := dst.get(got, "clone"); err != nil {
