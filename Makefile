@@ -65,14 +65,26 @@ unit: cluster-binaries lane-binaries tools ## unit and integration tests of the 
 verify: ## fail when generated files (CRDs, deepcopy) are out of date
 	@if [ -x ci/tools/generate.sh ] || [ -f ci/tools/generate.sh ]; then bash ci/tools/generate.sh --verify; fi
 
-test: deps unit verify ## every test: unit tests, generated-file checks, then the hermetic lane (all tiers that run here)
-	$(MAKE) e2e LANE=hermetic PROVIDER=local
+# make test plays both generations the STP targets: KubeVirt 1.9 / virt-template v0.2.2 and
+# KubeVirt 1.8 / v0.1.8 (v1alpha1 only), each with its own reports.
+PROFILES_ALL := kubevirt-1.9 kubevirt-1.8
+
+test: deps unit verify ## every test: unit tests, generated-file checks, then the hermetic lane on both profiles
+	@for p in $(PROFILES_ALL); do \
+		echo "== hermetic lane, profile $$p"; \
+		$(MAKE) --no-print-directory e2e LANE=hermetic PROVIDER=local PROFILE=$$p ARTIFACTS=$(ARTIFACTS)/$$p || exit 1; \
+	done
 
 bench: cluster-binaries lane-binaries ## print the figures the issues target: local cluster warm start, engine processing, the scale lane beside its GET floor
 	go test -run '^$$' -bench 'WarmStart|ProviderUp' -benchtime 3x ./framework/cluster/local/ | grep -E '^(Benchmark|ok|FAIL)'
 	@echo "tier1 lane on the local provider, wall time (target <= 90 s)"
 	@start=$$(date +%s.%N); $(MAKE) --no-print-directory e2e LANE=tier1 ARTIFACTS=$(ARTIFACTS)/bench-tier1 >/dev/null; \
 		awk -v s=$$start -v e=$$(date +%s.%N) 'BEGIN { printf "tier1 wall: %.1f s\n", e - s }'
+	@echo "hermetic lane (tier1 + tier2) per profile, wall time (target <= 90 s each)"
+	@for p in $(PROFILES_ALL); do \
+		start=$$(date +%s.%N); $(MAKE) --no-print-directory e2e LANE=hermetic PROFILE=$$p ARTIFACTS=$(ARTIFACTS)/bench-hermetic-$$p >/dev/null; \
+		awk -v p=$$p -v s=$$start -v e=$$(date +%s.%N) 'BEGIN { printf "hermetic %s wall: %.1f s\n", p, e - s }'; \
+	done
 	go test -run '^$$' -bench . ./reference/apiserver/ | grep -E '^(Benchmark|ok|FAIL)'
 	@if [ -d reference/engine ]; then go test -run '^$$' -bench . -benchmem ./reference/engine/ | grep -E '^(Benchmark|ok|FAIL)'; fi
 	@echo "scale lane (VMT-024) on the hermetic lane against the reference implementation; reports in $(ARTIFACTS)/bench"

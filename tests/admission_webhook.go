@@ -25,7 +25,7 @@ var _ = Describe("Template admission: rendering the defaults", tiers.Scenario("V
 
 	DescribeTable("refuses a template whose defaults render an invalid VM",
 		func(ctx SpecContext, tpl *templatev1beta1.VirtualMachineTemplate, message string) {
-			By("creating it through v1beta1")
+			By("creating it through the version the suite speaks, " + framework.TemplateVersion())
 			err := framework.Admin().Client.Create(ctx, withNamespace(tpl.DeepCopy(), ns))
 			Expect(err).To(beForbidden())
 			Expect(err).To(MatchError(ContainSubstring("denied the request")))

@@ -32,7 +32,8 @@ func sameJSON(want []byte) OmegaMatcher {
 	}, Equal(w))
 }
 
-// warningClient is an admin controller-runtime client that records API warnings.
+// warningClient is an admin controller-runtime client that records API warnings; it speaks
+// the template API version the suite speaks (framework/client.Speaking), as the admin client does.
 type warningClient struct {
 	ctrlclient.Client
 	warnings *warningCollector
@@ -45,7 +46,7 @@ func newWarningClient() *warningClient {
 	cfg.WarningHandler, cfg.WarningHandlerWithContext = w, nil
 	c, err := ctrlclient.New(cfg, ctrlclient.Options{Scheme: client.Scheme})
 	Expect(err).NotTo(HaveOccurred())
-	return &warningClient{Client: c, warnings: w}
+	return &warningClient{Client: client.Speaking(c, framework.TemplateVersion()), warnings: w}
 }
 
 func (w *warningClient) Warnings() []string {

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"net/http"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -14,6 +15,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/framework/virtctl"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
@@ -41,6 +43,58 @@ func createRunningSource(ctx SpecContext, ns, name string) *kubevirtv1.VirtualMa
 	return awaitVMReady(ctx, ns, name)
 }
 
+// capturedIdentity is what a capture keeps of the source VM's interface MACs, firmware
+// serial and UUID, in the captured template and in a VM made from it.
+type capturedIdentity struct {
+	MAC, Firmware               OmegaMatcher // the template's VM
+	CreatedMAC, CreatedFirmware OmegaMatcher // a VM made from the template
+}
+
+// expectedIdentity is the release's capturedIdentity: nothing of it from v0.1.8
+// (release.StripsMACSerialUUID, limitation L3), all of it before.
+func expectedIdentity() capturedIdentity {
+	GinkgoHelper()
+	return byRelease(release.StripsMACSerialUUID,
+		capturedIdentity{
+			MAC:             BeEmpty(),
+			Firmware:        Or(BeNil(), SatisfyAll(HaveField("Serial", BeEmpty()), HaveField("UUID", BeEmpty()))),
+			CreatedMAC:      Not(Equal(sourceMAC)),
+			CreatedFirmware: Or(BeNil(), SatisfyAll(HaveField("Serial", Not(Equal(sourceSerial))), HaveField("UUID", Not(BeEquivalentTo(sourceUUID))))),
+		},
+		capturedIdentity{
+			MAC:             Equal(sourceMAC),
+			Firmware:        SatisfyAll(Not(BeNil()), HaveField("Serial", sourceSerial), HaveField("UUID", BeEquivalentTo(sourceUUID))),
+			CreatedMAC:      Equal(sourceMAC),
+			CreatedFirmware: SatisfyAll(Not(BeNil()), HaveField("Serial", sourceSerial), HaveField("UUID", BeEquivalentTo(sourceUUID))),
+		})
+}
+
+// capturedName is a captured template's NAME parameter and what /process without NAME
+// answers.
+type capturedName struct {
+	Parameter          OmegaMatcher // an element of spec.parameters
+	ProcessWithoutName OmegaMatcher // the *subresourceCall
+}
+
+// expectedCapturedName is the release's capturedName: required with a vm-xxxxx generator
+// from v0.2.0 (release.CapturedNameGenerated), required without one before, so /process
+// without NAME is refused.
+func expectedCapturedName() capturedName {
+	GinkgoHelper()
+	return byRelease(release.CapturedNameGenerated,
+		capturedName{
+			Parameter: SatisfyAll(HaveField("Name", "NAME"), HaveField("Required", true),
+				HaveField("Generate", fixtures.ExpressionGenerator), HaveField("From", MatchRegexp(`\[.+\]\{\d+\}`))),
+			ProcessWithoutName: SatisfyAll(haveStatus(http.StatusOK),
+				HaveField("Processed.VirtualMachine.Name", MatchRegexp(`^vm-[a-z0-9]{5}$`))),
+		},
+		capturedName{
+			Parameter: SatisfyAll(HaveField("Name", "NAME"), HaveField("Required", true), HaveField("Generate", BeEmpty())),
+			ProcessWithoutName: SatisfyAll(haveStatus(http.StatusUnprocessableEntity),
+				HaveField("Err", MatchError(ContainSubstring("parameter 'NAME' is required and a value must be specified")))),
+		})
+}
+
 // VMT-002: capture a reusable template from an existing VM (virt-template.md §6.3).
 var _ = Describe("Capturing a template from an existing VM", tiers.Scenario("VMT-002"), func() {
 	DescribeTable("captures a reusable, anonymised template",
@@ -54,34 +108,34 @@ var _ = Describe("Capturing a template from an existing VM", tiers.Scenario("VMT
 			By("creating a running source VM with a DataVolume disk")
 			createRunningSource(ctx, source, "source-vm")
 
-			By("requesting a template named captured with the label app=fedora")
+			// spec.templateLabels is v1beta1's (release.RequestTemplateLabels): VMT-026 captures with it.
+			By("requesting a template named captured")
 			req := createObject(ctx, fixtures.Request(source, "source-vm", fixtures.WithRequestNamespace(target),
-				fixtures.WithTemplateName("captured"), fixtures.WithTemplateLabels(map[string]string{"app": "fedora"})))
+				fixtures.WithTemplateName("captured")))
 
 			By("waiting for the request to finish")
 			done := awaitRequestDone(ctx, target, req.Name)
 			Expect(done.Status.TemplateRef.Name).To(Equal("captured"))
 
-			By("checking the captured template's labels and NAME parameter")
+			By("processing the captured template without NAME")
 			tpl := awaitTemplateReady(ctx, target, "captured")
+			name := expectedCapturedName()
+			withoutName := callSubresource(ctx, framework.Admin(), target, "captured", core.ProcessSubresource, params{})
+			Expect(withoutName).To(name.ProcessWithoutName, "/process without NAME: %s", withoutName)
+
+			By("checking the captured template's RequestUID label and NAME parameter")
 			Expect(tpl.Labels).To(HaveKeyWithValue(templatev1beta1.LabelRequestUID, string(req.UID)))
-			Expect(tpl.Labels).To(HaveKeyWithValue("app", "fedora"))
-			Expect(tpl.Spec.Parameters).To(ContainElement(SatisfyAll(
-				HaveField("Name", "NAME"), HaveField("Required", true),
-				HaveField("Generate", fixtures.ExpressionGenerator), HaveField("From", MatchRegexp(`\[.+\]\{\d+\}`)),
-			)))
+			Expect(tpl.Spec.Parameters).To(ContainElement(name.Parameter))
 
 			By("checking the captured VM is anonymised and clones its disks from the target namespace")
+			identity := expectedIdentity()
 			vm := &kubevirtv1.VirtualMachine{}
 			Expect(json.Unmarshal(tpl.Spec.VirtualMachine.Raw, vm)).To(Succeed())
 			Expect(vm.Name).To(Equal(fixtures.Ref("NAME")))
 			for _, iface := range vm.Spec.Template.Spec.Domain.Devices.Interfaces {
-				Expect(iface.MacAddress).To(BeEmpty(), "interface %s", iface.Name)
+				Expect(iface.MacAddress).To(identity.MAC, "interface %s", iface.Name)
 			}
-			if fw := vm.Spec.Template.Spec.Domain.Firmware; fw != nil {
-				Expect(fw.Serial).To(BeEmpty())
-				Expect(fw.UUID).To(BeEmpty())
-			}
+			Expect(vm.Spec.Template.Spec.Domain.Firmware).To(identity.Firmware, "firmware serial and UUID")
 			var dvVolumes []string
 			for _, v := range vm.Spec.Template.Spec.Volumes {
 				if v.DataVolume != nil {
@@ -122,12 +176,9 @@ var _ = Describe("Capturing a template from an existing VM", tiers.Scenario("VMT
 			Expect(call.Err).NotTo(HaveOccurred(), "%s", call)
 			created := awaitVMReady(ctx, target, "vm-from-capture")
 			for _, iface := range created.Spec.Template.Spec.Domain.Devices.Interfaces {
-				Expect(iface.MacAddress).NotTo(Equal(sourceMAC))
+				Expect(iface.MacAddress).To(identity.CreatedMAC, "interface %s of the VM made from the template", iface.Name)
 			}
-			if fw := created.Spec.Template.Spec.Domain.Firmware; fw != nil {
-				Expect(fw.Serial).NotTo(Equal(sourceSerial))
-				Expect(string(fw.UUID)).NotTo(Equal(sourceUUID))
-			}
+			Expect(created.Spec.Template.Spec.Domain.Firmware).To(identity.CreatedFirmware, "firmware of the VM made from the template")
 		},
 		Entry("in the VM's namespace", tiers.Requires(tiers.RequiresSnapshotStorage), false),
 		Entry("in another namespace the user may write to", tiers.Requires(tiers.RequiresSnapshotStorage), true),

@@ -19,6 +19,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/virtctl"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
 )
@@ -226,7 +227,9 @@ func expectConverted(out string, ocp *unstructured.Unstructured) *templatev1beta
 	GinkgoHelper()
 	vmt := &templatev1beta1.VirtualMachineTemplate{}
 	Expect(yaml.UnmarshalStrict([]byte(out), vmt)).To(Succeed(), "convert output:\n%s", out)
-	Expect(vmt.APIVersion).To(Equal(templatev1beta1.GroupVersion.String()))
+	// The CLI speaks its KubeVirt's generation, as the suite does: virtctl 1.8 prints
+	// v1alpha1, 1.9 v1beta1 (the Go type reads both: their schemas are the same).
+	Expect(vmt.APIVersion).To(Equal(core.GroupName+"/"+framework.TemplateVersion()), "the template API version the CLI speaks")
 	Expect(vmt.Kind).To(Equal("VirtualMachineTemplate"))
 	Expect(vmt.Name).To(Equal(ocp.GetName()))
 	Expect(vmt.Namespace).To(Equal(ocp.GetNamespace()))

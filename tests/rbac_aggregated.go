@@ -1,15 +1,18 @@
 package tests
 
 import (
+	"fmt"
 	"net/http"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/vmt-conformance/vmt-conformance/fixtures"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/rbac"
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	templatev1beta1 "github.com/vmt-conformance/vmt-conformance/reference/api/core/v1beta1"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
@@ -42,4 +45,42 @@ var _ = Describe("Template access through the aggregated roles", tiers.Scenario(
 		call := callSubresource(ctx, viewer.Clients, ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-viewer"})
 		Expect(call).To(haveStatus(http.StatusForbidden), "%s", call)
 	})
+
+	It("lets edit and admin call /process and /create only from the release that grants it", func(ctx SpecContext) {
+		ns := namespace.New(ctx)
+		tpl := createTemplate(ctx, ns, namedTemplate("shared"))
+		access := expectedAggregatedSubresourceAccess()
+
+		for _, role := range []string{"edit", "admin"} {
+			By("binding a user to " + role + " in the namespace")
+			user := rbac.User("aggregated-" + role)
+			user.BindClusterRole(ctx, ns, role, rbac.ManageTemplates(), access.Await...)
+			for _, sub := range []string{core.ProcessSubresource, core.CreateSubresource} {
+				By(fmt.Sprintf("calling /%s as %s", sub, role))
+				allowed, err := user.Can(ctx, ns, "create", core.SubresourceGroupName, core.PluralResourceName, sub, tpl.Name)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(allowed).To(Equal(access.Allowed), "%s may create %s/%s", role, core.PluralResourceName, sub)
+				call := callSubresource(ctx, user.Clients, ns, tpl.Name, sub, params{"NAME": "vm-" + role + "-" + sub})
+				Expect(call).To(haveStatus(access.Status), "/%s as %s: %s", sub, role, call)
+			}
+		}
+	})
 })
+
+// aggregatedSubresourceAccess is what the aggregated admin and edit roles allow on
+// /process and /create of the namespace's templates.
+type aggregatedSubresourceAccess struct {
+	Allowed bool                // the authorizer's answer for create on each subresource
+	Await   []rbacv1.PolicyRule // what a binding waits to be in force beyond the template rules
+	Status  int                 // the answer to /process and /create
+}
+
+// expectedAggregatedSubresourceAccess is the release's aggregatedSubresourceAccess: both
+// subresources from v0.2.4 (release.AggregatedProcessCreate), neither before (403; only
+// cluster-admin or custom RBAC may call them).
+func expectedAggregatedSubresourceAccess() aggregatedSubresourceAccess {
+	GinkgoHelper()
+	return byRelease(release.AggregatedProcessCreate,
+		aggregatedSubresourceAccess{Allowed: true, Await: []rbacv1.PolicyRule{rbac.ProcessTemplates(), rbac.CreateFromTemplates()}, Status: http.StatusOK},
+		aggregatedSubresourceAccess{Allowed: false, Status: http.StatusForbidden})
+}

@@ -11,7 +11,10 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
+	"github.com/vmt-conformance/vmt-conformance/framework/sut"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
+	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
 )
 
@@ -65,8 +68,13 @@ var _ = Describe("Environment readiness for VM templates", tiers.Scenario("VMT-0
 			By("checking CRD " + crd + " is Established and served")
 			Expect(inforce.CRD(ctx, admin.Dynamic, admin.Kube.Discovery(), wait.Long, crd)).To(Succeed())
 		}
-		for _, version := range []string{"v1alpha1", "v1beta1"} {
-			name := version + ".subresources.template.kubevirt.io"
+		// One APIService per version the cluster serves (detected in discovery), which are
+		// the release's: v1alpha1 and v1beta1 from v0.2.0 (release.ServesV1beta1), v1alpha1 before.
+		served := framework.SUT().APIs.Subresources.Served
+		Expect(served).To(byRelease(release.ServesV1beta1, ContainElements(sut.V1alpha1, sut.V1beta1), ConsistOf(sut.V1alpha1)),
+			"versions of %s in discovery", core.SubresourceGroupName)
+		for _, version := range served {
+			name := version + "." + core.SubresourceGroupName
 			By("checking APIService " + name + " is Available and served")
 			Expect(inforce.APIService(ctx, admin.Dynamic, admin.Kube.Discovery(), wait.Long, name)).To(Succeed())
 		}

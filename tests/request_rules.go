@@ -45,6 +45,19 @@ var _ = Describe("Reserved template label prefix", tiers.Scenario("VMT-026"), fu
 		Expect(list.Items).To(BeEmpty(), "no request was stored")
 	})
 
+	It("copies the template labels onto the captured template, beside its RequestUID label", tiers.Requires(tiers.RequiresSnapshotStorage), func(ctx SpecContext) {
+		By("capturing a running VM with the template label app=fedora")
+		createRunningSource(ctx, ns, "labelled-source")
+		req := createObject(ctx, fixtures.Request(ns, "labelled-source", fixtures.WithRequestNamespace(ns),
+			fixtures.WithTemplateName("labelled"), fixtures.WithTemplateLabels(map[string]string{"app": "fedora"})))
+		awaitRequestDone(ctx, ns, req.Name)
+
+		By("checking the captured template's labels")
+		tpl := awaitTemplateReady(ctx, ns, "labelled")
+		Expect(tpl.Labels).To(HaveKeyWithValue("app", "fedora"))
+		Expect(tpl.Labels).To(HaveKeyWithValue(templatev1beta1.LabelRequestUID, string(req.UID)))
+	})
+
 	It("accepts other template labels, including other kubevirt.io prefixes", func(ctx SpecContext) {
 		labels := map[string]string{"app": "fedora", "kubevirt.io/os": "fedora", "vm.kubevirt.io/template": "fedora"}
 		req := createObject(ctx, fixtures.Request(ns, "source-vm", fixtures.WithRequestNamespace(ns), fixtures.WithTemplateLabels(labels)))
@@ -58,44 +71,53 @@ var _ = Describe("Reserved template label prefix", tiers.Scenario("VMT-026"), fu
 // VMT-027: a request's spec cannot change once created (virt-template.md §2.3: CEL rule
 // "spec is immutable"); its metadata can.
 var _ = Describe("Immutable capture request spec", tiers.Scenario("VMT-027"), func() {
-	It("refuses every change of the spec and accepts a metadata change", func(ctx SpecContext) {
+	var (
+		req *templatev1beta1.VirtualMachineTemplateRequest
+		key types.NamespacedName
+	)
+
+	BeforeEach(func(ctx SpecContext) {
 		ns := namespace.New(ctx)
-		req := createObject(ctx, fixtures.Request(ns, "source-vm", fixtures.WithRequestNamespace(ns), fixtures.WithTemplateName("captured")))
-		key := types.NamespacedName{Namespace: ns, Name: req.Name}
+		req = createObject(ctx, fixtures.Request(ns, "source-vm", fixtures.WithRequestNamespace(ns), fixtures.WithTemplateName("captured")))
+		key = types.NamespacedName{Namespace: ns, Name: req.Name}
+	})
 
-		changes := map[string]func(*templatev1beta1.VirtualMachineTemplateRequest){
-			"spec.templateName":           func(r *templatev1beta1.VirtualMachineTemplateRequest) { r.Spec.TemplateName = "other" },
-			"spec.virtualMachineRef.name": func(r *templatev1beta1.VirtualMachineTemplateRequest) { r.Spec.VirtualMachineRef.Name = "other-vm" },
-			"spec.templateLabels": func(r *templatev1beta1.VirtualMachineTemplateRequest) {
-				r.Spec.TemplateLabels = map[string]string{"a": "b"}
-			},
-			"spec.ttlSecondsAfterFinished": func(r *templatev1beta1.VirtualMachineTemplateRequest) {
-				r.Spec.TTLSecondsAfterFinished = new(int32)
-			},
-		}
-		for field, change := range changes {
-			By("changing " + field)
-			// The controller may update the request meanwhile (finalizer, status): retry
-			// conflicts so the answer is about the spec change.
-			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-				got := &templatev1beta1.VirtualMachineTemplateRequest{}
-				if err := framework.Admin().Client.Get(ctx, key, got); err != nil {
-					return err
-				}
-				change(got)
-				return framework.Admin().Client.Update(ctx, got)
-			})
-			Expect(err).To(beInvalid("spec is immutable"), "updating %s", field)
-		}
-
-		By("adding a label to the request")
-		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	// update applies change to the stored request. The controller may update the request
+	// meanwhile (finalizer, status): conflicts are retried so the answer is about the change.
+	update := func(ctx SpecContext, change func(*templatev1beta1.VirtualMachineTemplateRequest)) error {
+		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			got := &templatev1beta1.VirtualMachineTemplateRequest{}
 			if err := framework.Admin().Client.Get(ctx, key, got); err != nil {
 				return err
 			}
-			got.Labels = map[string]string{"reviewed": "true"}
+			change(got)
 			return framework.Admin().Client.Update(ctx, got)
+		})
+	}
+
+	DescribeTable("refuses a change of the spec",
+		func(ctx SpecContext, change func(*templatev1beta1.VirtualMachineTemplateRequest)) {
+			Expect(update(ctx, change)).To(beInvalid("spec is immutable"))
+
+			got := &templatev1beta1.VirtualMachineTemplateRequest{}
+			Expect(framework.Admin().Client.Get(ctx, key, got)).To(Succeed())
+			Expect(got.Spec).To(Equal(req.Spec), "the spec as created")
+		},
+		Entry("spec.templateName", func(r *templatev1beta1.VirtualMachineTemplateRequest) { r.Spec.TemplateName = "other" }),
+		Entry("spec.virtualMachineRef.name", func(r *templatev1beta1.VirtualMachineTemplateRequest) { r.Spec.VirtualMachineRef.Name = "other-vm" }),
+		// Fields only v1beta1 has (release.RequestTemplateLabels, release.RequestTTL).
+		Entry("spec.templateLabels", tiers.Requires(tiers.RequiresV1beta1), func(r *templatev1beta1.VirtualMachineTemplateRequest) {
+			r.Spec.TemplateLabels = map[string]string{"a": "b"}
+		}),
+		Entry("spec.ttlSecondsAfterFinished", tiers.Requires(tiers.RequiresV1beta1), func(r *templatev1beta1.VirtualMachineTemplateRequest) {
+			r.Spec.TTLSecondsAfterFinished = new(int32)
+		}),
+	)
+
+	It("accepts a metadata change", func(ctx SpecContext) {
+		By("adding a label to the request")
+		Expect(update(ctx, func(r *templatev1beta1.VirtualMachineTemplateRequest) {
+			r.Labels = map[string]string{"reviewed": "true"}
 		})).To(Succeed())
 
 		got := &templatev1beta1.VirtualMachineTemplateRequest{}

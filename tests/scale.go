@@ -121,15 +121,15 @@ const scaleWarmUpCalls = 10
 // scaleSettings are the clients and configuration of one scale spec.
 type scaleSettings struct {
 	cfg          config.Scale
-	subresources *rest.RESTClient // subresources.template.kubevirt.io/v1beta1
-	templates    *rest.RESTClient // template.kubevirt.io/v1beta1, for the floor
+	subresources *rest.RESTClient // subresources.template.kubevirt.io in the spoken version
+	templates    *rest.RESTClient // template.kubevirt.io in the spoken version, for the floor
 }
 
 func newScaleSettings() *scaleSettings {
 	GinkgoHelper()
 	s := &scaleSettings{cfg: framework.Config().Scale}
-	s.subresources = scaleRESTClient(schema.GroupVersion{Group: core.SubresourceGroupName, Version: "v1beta1"})
-	s.templates = scaleRESTClient(templatev1beta1.GroupVersion)
+	s.subresources = scaleRESTClient(schema.GroupVersion{Group: core.SubresourceGroupName, Version: framework.SubresourceVersion()})
+	s.templates = scaleRESTClient(schema.GroupVersion{Group: core.GroupName, Version: framework.TemplateVersion()})
 	return s
 }
 
@@ -151,7 +151,7 @@ func scaleRESTClient(gv schema.GroupVersion) *rest.RESTClient {
 // post calls /process or /create of ns/name with NAME=vmName and returns the status.
 func (s *scaleSettings) post(ctx context.Context, ns, name, sub, vmName string) (int, error) {
 	body, err := json.Marshal(map[string]any{
-		"apiVersion": core.SubresourceGroupName + "/v1beta1", "kind": "ProcessOptions",
+		"apiVersion": core.SubresourceGroupName + "/" + framework.SubresourceVersion(), "kind": "ProcessOptions",
 		"parameters": map[string]string{"NAME": vmName},
 	})
 	if err != nil {

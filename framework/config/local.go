@@ -30,7 +30,7 @@ func (l *Local) validate(provider string) error {
 	if err != nil {
 		return err
 	}
-	if provider == "local" && os.Getenv(local.VirtctlKubeVirtVersionEnv) == "" {
+	if (provider == "local" || provider == "kind") && os.Getenv(local.VirtctlKubeVirtVersionEnv) == "" {
 		return os.Setenv(local.VirtctlKubeVirtVersionEnv, p.KubeVirtVersion)
 	}
 	return nil

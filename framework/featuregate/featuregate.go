@@ -38,8 +38,16 @@ var Deployments = []string{"virt-template-apiserver", "virt-template-controller"
 // CRDs are the template CRDs.
 var CRDs = []string{core.PluralResourceName + "." + core.GroupName, core.PluralRequestResourceName + "." + core.GroupName}
 
-// APIServices are the aggregated subresource API versions.
-var APIServices = []string{"v1alpha1." + core.SubresourceGroupName, "v1beta1." + core.SubresourceGroupName}
+// APIServices are the aggregated subresource API's APIServices: one per version the
+// system under test served when the run began (framework.SUT; v1alpha1 and v1beta1 from
+// virt-template v0.2.0, release.ServesV1beta1, v1alpha1 only before).
+func APIServices() []string {
+	var names []string
+	for _, version := range framework.SUT().APIs.Subresources.Served {
+		names = append(names, version+"."+core.SubresourceGroupName)
+	}
+	return names
+}
 
 var (
 	kubeVirts      = schema.GroupVersionResource{Group: "kubevirt.io", Version: "v1", Resource: "kubevirts"}
@@ -102,7 +110,7 @@ func AwaitComponents(ctx context.Context, enabled bool) {
 	}
 	admin := framework.Admin()
 	disco := admin.Kube.Discovery()
-	for _, name := range APIServices {
+	for _, name := range APIServices() {
 		if enabled {
 			Expect(inforce.APIService(ctx, admin.Dynamic, disco, wait.Long, name)).To(Succeed())
 			continue
@@ -120,13 +128,19 @@ func AwaitComponents(ctx context.Context, enabled bool) {
 	for _, crd := range CRDs {
 		Expect(inforce.CRD(ctx, admin.Dynamic, disco, wait.Long, crd)).To(Succeed())
 	}
-	// A template with an undefined reference: upstream's webhooks deny it in both versions.
+	// A template with an undefined reference: upstream's webhooks deny it in every version
+	// the run began with (one webhook per served version: release.AdmissionCoversV1beta1).
 	probe := fixtures.Template("webhook-probe", fixtures.WithField("metadata.labels.app", fixtures.Ref("UNDEFINED")))
 	probe.Namespace = ns
-	for webhook, obj := range map[string]ctrlclient.Object{
-		"vvirtualmachinetemplate-v1beta1.kb.io":  probe,
-		"vvirtualmachinetemplate-v1alpha1.kb.io": fixtures.TemplateV1alpha1(probe),
-	} {
+	probes := map[string]ctrlclient.Object{
+		"v1beta1":  probe, // the admin client sends the v1beta1 type as v1beta1 where it is served
+		"v1alpha1": fixtures.TemplateV1alpha1(probe),
+	}
+	for _, version := range framework.SUT().APIs.Template.Served {
+		webhook, obj := "vvirtualmachinetemplate-"+version+".kb.io", probes[version]
+		if obj == nil {
+			continue // a version this suite has no types for
+		}
 		Expect(inforce.WebhookDenies(ctx, wait.Medium, webhook, func(ctx context.Context) error {
 			return admin.Client.Create(ctx, obj.DeepCopyObject().(ctrlclient.Object), ctrlclient.DryRunAll)
 		})).To(Succeed())

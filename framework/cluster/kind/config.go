@@ -19,12 +19,12 @@ import (
 )
 
 // Pinned versions. KindVersion is the sigs.k8s.io/kind module in go.mod (a test checks they
-// agree); the node image is that kind release's default, digest included.
+// agree); the node image is that kind release's default, digest included. The KubeVirt
+// release is the profile's (Options.Profile, framework/cluster/local's profiles).
 const (
-	KindVersion     = "v0.30.0"
-	NodeImage       = kinddefaults.Image
-	KubeVirtVersion = "v1.8.1"
-	CDIVersion      = "v1.64.0"
+	KindVersion = "v0.30.0"
+	NodeImage   = kinddefaults.Image
+	CDIVersion  = "v1.64.0"
 )
 
 // ConfigFile is the checked-in cluster configuration, relative to the repository root; it is

@@ -11,14 +11,17 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
+	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	refconfig "github.com/vmt-conformance/vmt-conformance/reference/config"
 )
 
-var update = flag.Bool("update", false, "rewrite ci/kind/cluster.yaml and testdata/plan.golden from the code")
+var update = flag.Bool("update", false, "rewrite ci/kind/cluster.yaml and testdata/plan.<profile>.golden from the code")
 
 const repoRoot = "../../.."
 
@@ -85,30 +88,54 @@ func TestKindVersionIsGoModsPin(t *testing.T) {
 	if pins["sigs.k8s.io/e2e-framework"] == "" {
 		t.Error("go.mod does not pin sigs.k8s.io/e2e-framework")
 	}
-	// KubeVirt and CDI releases match the API modules the suite is built with.
-	if pins["kubevirt.io/api"] != KubeVirtVersion || pins["kubevirt.io/containerized-data-importer-api"] != CDIVersion {
-		t.Errorf("KubeVirt %s / CDI %s, API modules %s / %s", KubeVirtVersion, CDIVersion, pins["kubevirt.io/api"], pins["kubevirt.io/containerized-data-importer-api"])
+	// The CDI release matches the API module the suite is built with.
+	if pins["kubevirt.io/containerized-data-importer-api"] != CDIVersion {
+		t.Errorf("CDI %s, API module %s", CDIVersion, pins["kubevirt.io/containerized-data-importer-api"])
+	}
+	// The KubeVirt release is the profile's; the API module (which TestKubeVirtPatch checks
+	// the patch against) is no newer than any profile's, so every field it knows exists there.
+	api := release.MustParse(pins["kubevirt.io/api"])
+	for _, p := range local.Profiles() {
+		if release.MustParse(p.KubeVirtVersion).Less(api) {
+			t.Errorf("profile %s installs KubeVirt %s, older than the API module kubevirt.io/api %s", p.Name, p.KubeVirtVersion, api)
+		}
 	}
 }
 
+// One golden plan per profile (testdata/plan.<profile>.golden); no profile is the default's.
 func TestPlanIsTheExactDockerKindAndInstallSequence(t *testing.T) {
+	for _, p := range local.ProfileNames() {
+		t.Run(p, func(t *testing.T) {
+			o := testOpts
+			o.Profile = p
+			steps, err := Plan(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := String(steps)
+			golden := filepath.Join("testdata", "plan."+p+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (generate it with -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("plan changed (regenerate with -update if intended):\n--- got\n%s--- want\n%s", got, want)
+			}
+		})
+	}
 	steps, err := Plan(testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := String(steps)
-	golden := filepath.Join("testdata", "plan.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("plan changed (regenerate with -update if intended):\n--- got\n%s--- want\n%s", got, want)
+	defaultOpts := testOpts
+	defaultOpts.Profile = local.DefaultProfile
+	if def, _ := Plan(defaultOpts); String(steps) != String(def) {
+		t.Errorf("the plan without a profile is not %s's:\n%s", local.DefaultProfile, String(steps))
 	}
 
 	commands := map[string][]string{}
@@ -179,6 +206,7 @@ func TestBadOptionsAreRefused(t *testing.T) {
 		{func(o *Options) { o.Name = "Lane_1" }, `kind cluster name "Lane_1"`},
 		{func(o *Options) { o.SourceDir = "" }, "no source directory"},
 		{func(o *Options) { o.StateDir = "/my state" }, "would need to quote"},
+		{func(o *Options) { o.Profile = "kubevirt-2.0" }, `kind provider: unknown local profile "kubevirt-2.0" (known: kubevirt-1.8, kubevirt-1.9)`},
 	} {
 		o := testOpts
 		tc.change(&o)
@@ -205,9 +233,10 @@ spec:
 `
 
 func TestKubeVirtPatch(t *testing.T) {
+	gates := []string{TemplateGate, "Snapshot"}
 	// Every field of the patch exists in KubeVirt's API (a misspelt field would be ignored
 	// by the API server and leave virt-operator deploying its own virt-template).
-	dec := json.NewDecoder(bytes.NewReader(KubeVirtPatch()))
+	dec := json.NewDecoder(bytes.NewReader(KubeVirtPatch(gates)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&kubevirtv1.KubeVirt{}); err != nil {
 		t.Fatalf("the patch names a field KubeVirt does not have: %v", err)
@@ -217,11 +246,11 @@ func TestKubeVirtPatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Unmarshalling over the object merges maps and replaces lists, as a JSON merge patch does.
-	if err := json.Unmarshal(KubeVirtPatch(), &kv); err != nil {
+	if err := json.Unmarshal(KubeVirtPatch(gates), &kv); err != nil {
 		t.Fatal(err)
 	}
 	cfg := kv.Spec.Configuration
-	if dc := cfg.DeveloperConfiguration; dc == nil || !dc.UseEmulation || !slices.Equal(dc.FeatureGates, []string{TemplateGate}) {
+	if dc := cfg.DeveloperConfiguration; dc == nil || !dc.UseEmulation || !slices.Equal(dc.FeatureGates, gates) {
 		t.Errorf("developerConfiguration after the patch: %+v", dc)
 	}
 	if d := cfg.VirtTemplateDeployment; d == nil || d.Enabled == nil || *d.Enabled {
@@ -233,10 +262,17 @@ func TestKubeVirtPatch(t *testing.T) {
 }
 
 func TestTemplateManifests(t *testing.T) {
-	objs, err := TemplateManifests("example.com/ctl:v1", "example.com/api:v1")
+	for _, v := range []string{"v0.1.8", "v0.2.2"} {
+		t.Run(v, func(t *testing.T) { testTemplateManifests(t, release.MustParse(v)) })
+	}
+}
+
+func testTemplateManifests(t *testing.T, v release.Version) {
+	objs, err := TemplateManifests("example.com/ctl:v1", "example.com/api:v1", v)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var apiServices []string
 	images := map[string]string{}
 	secrets, caBundles := 0, 0
 	for _, u := range objs {
@@ -246,6 +282,10 @@ func TestTemplateManifests(t *testing.T) {
 		}
 		switch u.GetKind() {
 		case "Deployment":
+			args, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+			if len(args) == 0 || !slices.Contains(args[0].(map[string]any)["args"].([]any), any("--emulate-release="+v.String())) {
+				t.Errorf("Deployment %s does not run with --emulate-release=%s: %v", u.GetName(), v, args)
+			}
 			raw, _ := json.Marshal(u.Object)
 			for _, img := range []string{"example.com/ctl:v1", "example.com/api:v1"} {
 				if strings.Contains(string(raw), img) {
@@ -255,6 +295,7 @@ func TestTemplateManifests(t *testing.T) {
 		case "Secret":
 			secrets++
 		case "APIService":
+			apiServices = append(apiServices, u.GetName())
 			if b, _, _ := unstructuredString(u.Object, "spec", "caBundle"); b != "" {
 				caBundles++
 			}
@@ -265,8 +306,13 @@ func TestTemplateManifests(t *testing.T) {
 	if images[refconfig.ControllerDeployment] != "example.com/ctl:v1" || images[refconfig.APIServerDeployment] != "example.com/api:v1" {
 		t.Errorf("Deployment images: %v", images)
 	}
-	if secrets != 3 || caBundles != len(refconfig.APIServices) {
-		t.Errorf("%d serving-certificate Secrets (want 3), %d APIServices with a CA bundle (want %d)", secrets, caBundles, len(refconfig.APIServices))
+	want := refconfig.APIServicesFor(v)
+	slices.Sort(apiServices)
+	if !slices.Equal(apiServices, want) {
+		t.Errorf("APIServices %v, want %v", apiServices, want)
+	}
+	if secrets != 3 || caBundles != len(want) {
+		t.Errorf("%d serving-certificate Secrets (want 3), %d APIServices with a CA bundle (want %d)", secrets, caBundles, len(want))
 	}
 }
 
@@ -321,10 +367,76 @@ func TestCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if r := cs.Reason(cluster.Guest); !strings.Contains(r, "KubeVirt v1.9.0 ") {
+		t.Errorf("guest reason %q does not name the default profile's KubeVirt", r)
+	}
 	want := map[cluster.Capability]bool{cluster.Guest: true, cluster.SnapshotStorage: false, cluster.TemplateOperator: false, cluster.OpenShift: false, cluster.HCO: false, cluster.WindowsImage: false}
 	for c, offered := range want {
 		if cs.Has(c) != offered {
 			t.Errorf("%s offered=%t, want %t (%s)", c, cs.Has(c), offered, cs.Reason(c))
 		}
+	}
+}
+
+// Each profile's plan installs that KubeVirt release with Template and Snapshot listed (1.8
+// enables neither by default) and the reference components emulating the virt-template
+// release that KubeVirt bundles (v0.1.8 serves v1alpha1 only: one APIService). The values
+// are spelt out here, not read from the profile table, so a table change shows.
+func TestPlanFollowsTheProfile(t *testing.T) {
+	for _, tc := range []struct {
+		profile, kubevirt, virtTemplate string
+		apiServices                     []string
+	}{
+		{"kubevirt-1.8", "v1.8.4", "v0.1.8", []string{"v1alpha1.subresources.template.kubevirt.io"}},
+		{"kubevirt-1.9", "v1.9.0", "v0.2.2", []string{"v1alpha1.subresources.template.kubevirt.io", "v1beta1.subresources.template.kubevirt.io"}},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			o := testOpts
+			o.Profile = tc.profile
+			steps, err := Plan(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byName := map[string]Step{}
+			for _, s := range steps {
+				byName[s.Name] = s
+			}
+			base := "https://github.com/kubevirt/kubevirt/releases/download/" + tc.kubevirt + "/"
+			if s := byName["install the KubeVirt operator "+tc.kubevirt+" (profile "+tc.profile+")"]; !slices.Equal(s.Applies, []string{base + "kubevirt-operator.yaml"}) {
+				t.Errorf("KubeVirt operator step applies %q, want %s", s.Applies, base+"kubevirt-operator.yaml")
+			}
+			cr := byName["create the KubeVirt CR"]
+			if len(cr.Applies) != 2 || cr.Applies[0] != base+"kubevirt-cr.yaml" {
+				t.Fatalf("KubeVirt CR step applies %q", cr.Applies)
+			}
+			var patch struct {
+				Spec struct {
+					Configuration struct {
+						DeveloperConfiguration struct {
+							FeatureGates []string `json:"featureGates"`
+						} `json:"developerConfiguration"`
+					} `json:"configuration"`
+				} `json:"spec"`
+			}
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(cr.Applies[1], "merge patch ")), &patch); err != nil {
+				t.Fatal(err)
+			}
+			if gates := patch.Spec.Configuration.DeveloperConfiguration.FeatureGates; !slices.Equal(gates, []string{"Template", "Snapshot"}) {
+				t.Errorf("featureGates %q, want Template and Snapshot", gates)
+			}
+			if a := byName["install the template components"].Applies; len(a) != 1 || !strings.Contains(a[0], "virt-template "+tc.virtTemplate+" ") || !strings.HasSuffix(a[0], "--emulate-release="+tc.virtTemplate) {
+				t.Errorf("template step applies %q, want virt-template %s with --emulate-release=%s", a, tc.virtTemplate, tc.virtTemplate)
+			}
+			if w := byName["wait for the template components"].WaitsFor; !strings.Contains(w, "APIServices "+strings.Join(tc.apiServices, ", ")+" Available") {
+				t.Errorf("template wait %q, want APIServices %v", w, tc.apiServices)
+			}
+			cs, err := New(o).Capabilities(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := cs.Reason(cluster.Guest); !strings.Contains(r, "KubeVirt "+tc.kubevirt+" ") {
+				t.Errorf("guest reason %q does not name KubeVirt %s", r, tc.kubevirt)
+			}
+		})
 	}
 }

@@ -6,16 +6,26 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	refconfig "github.com/vmt-conformance/vmt-conformance/reference/config"
 )
 
-// Release manifests of the pinned KubeVirt and CDI, as their install guides apply them.
+// Release manifests of the pinned CDI, as its install guide applies them.
 var (
-	KubeVirtOperatorURL = "https://github.com/kubevirt/kubevirt/releases/download/" + KubeVirtVersion + "/kubevirt-operator.yaml"
-	KubeVirtCRURL       = "https://github.com/kubevirt/kubevirt/releases/download/" + KubeVirtVersion + "/kubevirt-cr.yaml"
-	CDIOperatorURL      = "https://github.com/kubevirt/containerized-data-importer/releases/download/" + CDIVersion + "/cdi-operator.yaml"
-	CDICRURL            = "https://github.com/kubevirt/containerized-data-importer/releases/download/" + CDIVersion + "/cdi-cr.yaml"
+	CDIOperatorURL = "https://github.com/kubevirt/containerized-data-importer/releases/download/" + CDIVersion + "/cdi-operator.yaml"
+	CDICRURL       = "https://github.com/kubevirt/containerized-data-importer/releases/download/" + CDIVersion + "/cdi-cr.yaml"
 )
+
+// KubeVirtOperatorURL and KubeVirtCRURL are the release manifests of KubeVirt version
+// (a profile's KubeVirtVersion, e.g. "v1.8.4"), as its install guide applies them.
+func KubeVirtOperatorURL(version string) string {
+	return "https://github.com/kubevirt/kubevirt/releases/download/" + version + "/kubevirt-operator.yaml"
+}
+
+// KubeVirtCRURL: see KubeVirtOperatorURL.
+func KubeVirtCRURL(version string) string {
+	return "https://github.com/kubevirt/kubevirt/releases/download/" + version + "/kubevirt-cr.yaml"
+}
 
 // Where the release manifests put KubeVirt and CDI.
 const (
@@ -29,16 +39,19 @@ const TemplateGate = "Template"
 
 // KubeVirtPatch is the JSON merge patch the lane applies to the release's KubeVirt CR:
 //   - useEmulation: guests boot without /dev/kvm inside kind's node containers;
-//   - the Template gate on, so KubeVirt serves what the template feature needs of it;
+//   - featureGates: the profile's (local.Profile.FeatureGates: Template and Snapshot), so
+//     KubeVirt serves what the template feature needs of it. KubeVirt 1.8 enables neither
+//     Alpha (Template) nor Beta (Snapshot) gates unless listed; 1.9 has both Beta and on,
+//     and listing them there is harmless: the list stays explicit for both;
 //   - virtTemplateDeployment.enabled false, so virt-operator does not deploy its own
 //     virt-template: the lane installs the reference components from reference/config.
 //
 // A merge patch replaces featureGates as a whole; the release CR lists none.
-func KubeVirtPatch() []byte {
+func KubeVirtPatch(featureGates []string) []byte {
 	patch := map[string]any{"spec": map[string]any{"configuration": map[string]any{
 		"developerConfiguration": map[string]any{
 			"useEmulation": true,
-			"featureGates": []string{TemplateGate},
+			"featureGates": featureGates,
 		},
 		"virtTemplateDeployment": map[string]any{"enabled": false},
 	}}}
@@ -51,9 +64,10 @@ func KubeVirtPatch() []byte {
 
 // TemplateManifests are the reference template components for the kind cluster: the
 // manifests of reference/config in KubeVirt's namespace, with the images the lane built and
-// loaded, and self-signed serving certificates (virt-operator would issue them; here it is
-// told not to deploy the feature).
-func TemplateManifests(controllerImage, apiServerImage string) ([]*unstructured.Unstructured, error) {
+// loaded, self-signed serving certificates (virt-operator would issue them; here it is
+// told not to deploy the feature), rendered as virt-template release virtTemplate (the one
+// the profile's KubeVirt bundles) with both Deployments run with --emulate-release of it.
+func TemplateManifests(controllerImage, apiServerImage string, virtTemplate release.Version) ([]*unstructured.Unstructured, error) {
 	tls, err := refconfig.SelfSignedTLS(KubeVirtNamespace)
 	if err != nil {
 		return nil, fmt.Errorf("issuing the template components' certificates: %w", err)
@@ -63,5 +77,6 @@ func TemplateManifests(controllerImage, apiServerImage string) ([]*unstructured.
 		TLS:             tls,
 		ControllerImage: controllerImage,
 		APIServerImage:  apiServerImage,
+		Release:         &virtTemplate,
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	refconfig "github.com/vmt-conformance/vmt-conformance/reference/config"
 )
 
 // Step is one thing the lane does, as data: what it is, the external command it runs (or
@@ -61,6 +63,7 @@ func Plan(o Options) ([]Step, error) {
 		return nil, err
 	}
 	kindBin := o.kindBinary()
+	kubevirt, virtTemplate := o.profile.KubeVirtVersion, o.profile.VirtTemplateVersion()
 	configPath := filepath.Join(o.StateDir, "cluster.yaml")
 	build := func(component, image string) Step {
 		return Step{
@@ -101,11 +104,11 @@ func Plan(o Options) ([]Step, error) {
 		load(o.ControllerImage),
 		load(o.APIServerImage),
 		{
-			Name: "install the KubeVirt operator " + KubeVirtVersion, Applies: []string{KubeVirtOperatorURL},
-			run: func(r *run) error { return r.applyURL(KubeVirtOperatorURL) },
+			Name: "install the KubeVirt operator " + kubevirt + " (profile " + o.profile.Name + ")", Applies: []string{KubeVirtOperatorURL(kubevirt)},
+			run: func(r *run) error { return r.applyURL(KubeVirtOperatorURL(kubevirt)) },
 		},
 		{
-			Name: "create the KubeVirt CR", Applies: []string{KubeVirtCRURL, "merge patch " + string(KubeVirtPatch())},
+			Name: "create the KubeVirt CR", Applies: []string{KubeVirtCRURL(kubevirt), "merge patch " + string(KubeVirtPatch(o.profile.FeatureGates))},
 			WaitsFor: "CRD kubevirts.kubevirt.io Established",
 			run:      func(r *run) error { return r.createKubeVirt() },
 		},
@@ -123,11 +126,11 @@ func Plan(o Options) ([]Step, error) {
 			run: func(r *run) error { return r.waitKubeVirtAndCDI() },
 		},
 		{
-			Name: "install the template components", Applies: []string{"reference/config objects in namespace " + KubeVirtNamespace + " with self-signed TLS and the images above"},
+			Name: "install the template components", Applies: []string{"reference/config objects of virt-template " + virtTemplate.String() + " (KubeVirt " + kubevirt + "'s) in namespace " + KubeVirtNamespace + " with self-signed TLS, the images above and --emulate-release=" + virtTemplate.String()},
 			run: func(r *run) error { return r.installTemplate() },
 		},
 		{
-			Name: "wait for the template components", WaitsFor: "Deployments virt-template-controller, virt-template-apiserver Available; APIServices of subresources.template.kubevirt.io Available",
+			Name: "wait for the template components", WaitsFor: "Deployments " + refconfig.ControllerDeployment + ", " + refconfig.APIServerDeployment + " Available; APIServices " + strings.Join(refconfig.APIServicesFor(virtTemplate), ", ") + " Available",
 			run: func(r *run) error { return r.waitTemplate() },
 		},
 	}, nil

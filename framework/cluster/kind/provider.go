@@ -65,6 +65,14 @@ type Options struct {
 	Keep bool
 	// Progress receives one line per step.
 	Progress io.Writer
+	// Profile names the KubeVirt generation the lane installs, one of framework/cluster/local's
+	// profiles (--vmt.local.profile, VMT_PROFILE; "" is local.DefaultProfile): that KubeVirt
+	// release with the profile's feature gates, and the reference components emulating the
+	// virt-template release it bundles.
+	Profile string
+
+	// profile is Profile resolved by complete.
+	profile local.Profile
 }
 
 var clusterName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$`)
@@ -76,6 +84,11 @@ func (o Options) complete() (Options, error) {
 	if !clusterName.MatchString(o.Name) {
 		return o, fmt.Errorf("kind cluster name %q: want lower-case letters, digits and '-', at most 50 characters", o.Name)
 	}
+	profile, err := local.LookupProfile(o.Profile)
+	if err != nil {
+		return o, fmt.Errorf("kind provider: %w", err)
+	}
+	o.profile = profile
 	if o.ControllerImage == "" {
 		o.ControllerImage = refconfig.DefaultControllerImage
 	}
@@ -168,8 +181,12 @@ func (p *Provider) KubeconfigPath() string { return filepath.Join(p.opts.StateDi
 // storage (kind's local-path provisioner has no CSI snapshots), no OpenShift or HCO, and
 // virt-operator told not to deploy the template feature.
 func (p *Provider) Capabilities(context.Context) (cluster.Capabilities, error) {
+	profile, err := local.LookupProfile(p.opts.Profile)
+	if err != nil {
+		return cluster.Capabilities{}, fmt.Errorf("kind provider: %w", err)
+	}
 	cs := cluster.NewCapabilities()
-	cs.Set(cluster.Guest, true, "KubeVirt "+KubeVirtVersion+" with software emulation runs guests on the kind worker")
+	cs.Set(cluster.Guest, true, "KubeVirt "+profile.KubeVirtVersion+" with software emulation runs guests on the kind worker")
 	cs.Set(cluster.SnapshotStorage, false, "kind's local-path storage has no VolumeSnapshotClass")
 	cs.Set(cluster.WindowsImage, false, "the kind lane has no Windows image")
 	cs.Set(cluster.OpenShift, false, "kind serves no template.openshift.io API")
@@ -370,10 +387,10 @@ func (r *run) createKubeVirt() error {
 	if err := r.waitCRD("kubevirts.kubevirt.io"); err != nil {
 		return err
 	}
-	if err := r.applyURL(KubeVirtCRURL); err != nil {
+	if err := r.applyURL(KubeVirtCRURL(r.opts.profile.KubeVirtVersion)); err != nil {
 		return err
 	}
-	_, err := r.dyn.Resource(kubevirtGVR).Namespace(KubeVirtNamespace).Patch(r.ctx, KubeVirtName, types.MergePatchType, KubeVirtPatch(), metav1.PatchOptions{})
+	_, err := r.dyn.Resource(kubevirtGVR).Namespace(KubeVirtNamespace).Patch(r.ctx, KubeVirtName, types.MergePatchType, KubeVirtPatch(r.opts.profile.FeatureGates), metav1.PatchOptions{})
 	if err != nil {
 		return fmt.Errorf("patching the KubeVirt CR: %w", err)
 	}
@@ -407,7 +424,7 @@ func (r *run) waitKubeVirtAndCDI() error {
 }
 
 func (r *run) installTemplate() error {
-	objs, err := TemplateManifests(r.opts.ControllerImage, r.opts.APIServerImage)
+	objs, err := TemplateManifests(r.opts.ControllerImage, r.opts.APIServerImage, r.opts.profile.VirtTemplateVersion())
 	if err != nil {
 		return err
 	}
@@ -432,7 +449,7 @@ func (r *run) waitTemplate() error {
 			return err
 		}
 	}
-	for _, name := range refconfig.APIServices {
+	for _, name := range refconfig.APIServicesFor(r.opts.profile.VirtTemplateVersion()) {
 		if err := r.poll(templateTimeout, "APIService "+name+" Available", func(ctx context.Context) (bool, string, error) {
 			u, err := r.dyn.Resource(apiServiceGVR).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {

@@ -29,7 +29,7 @@ func New(cfg *config.Config, progress io.Writer) (cluster.Provider, error) {
 		}
 		return local.NewProvider(assets, progress).WithProfile(profile), nil
 	case "kind":
-		return kind.New(kind.Options{Name: cfg.Kind.Cluster, Keep: cfg.Kind.Keep, Progress: progress}), nil
+		return kind.New(kind.Options{Name: cfg.Kind.Cluster, Keep: cfg.Kind.Keep, Progress: progress, Profile: cfg.Local.Profile}), nil
 	default:
 		return nil, fmt.Errorf("unknown provider %q (known: %s)", cfg.Provider, strings.Join(config.Providers, ", "))
 	}
