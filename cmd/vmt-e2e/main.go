@@ -167,9 +167,6 @@ func run(args []string) (int, error) {
 		return 2, err
 	}
 	fmt.Printf("== vmt-e2e: lane %s (%s), provider %s\n", o.lane, expr, p.Name())
-	if lp, ok := p.(*local.Provider); ok {
-		fmt.Printf("   profile %s\n", lp.Profile())
-	}
 	start := time.Now()
 	if err := p.Up(ctx); err != nil {
 		return 1, fmt.Errorf("bringing up the %s provider: %w", p.Name(), err)
@@ -289,9 +286,6 @@ func run(args []string) (int, error) {
 	info.Versions["virt-template"] = detected.VirtTemplate
 	if detected.KubeVirt != tiers.Unknown {
 		info.Versions["kubevirt"] = detected.KubeVirt
-	}
-	if lp, ok := p.(*local.Provider); ok && info.Versions != nil {
-		info.Versions["local-profile"] = lp.Profile().Name
 	}
 	cleaned, err := tiers.ReadCleanup(artifacts)
 	if err != nil {

@@ -18,11 +18,11 @@ type Local struct {
 
 func (l *Local) register(c *Config, fs *flag.FlagSet) {
 	c.str(fs, &l.Profile, "vmt.local.profile", "VMT_PROFILE", local.DefaultProfile,
-		"KubeVirt generation the local provider plays: "+strings.Join(local.ProfileNames(), " | "))
+		"KubeVirt generation the local provider (and the kind lane) plays: "+strings.Join(local.ProfileNames(), " | "))
 }
 
 // validate refuses an unknown profile with one line listing the known ones. With the local
-// provider it also exports local.VirtctlKubeVirtVersionEnv (unless set) to the profile's
+// or kind provider it also exports local.VirtctlKubeVirtVersionEnv (unless set) to the profile's
 // KubeVirt version, so the reference CLI every suite process runs answers like that
 // KubeVirt's virtctl; every process validates the same flags, so all agree.
 func (l *Local) validate(provider string) error {

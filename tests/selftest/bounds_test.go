@@ -71,19 +71,8 @@ func TestNoWaitWithoutABound(t *testing.T) {
 	dir := t.TempDir()
 
 	// Lane binaries from this checkout: a stale $VMT_BIN_DIR would not know the fault.
-	bin := filepath.Join(dir, "bin")
-	lane := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator),
-		"./cmd/vmt-sim", "./cmd/vmt-template-apiserver", "./cmd/vmt-template-controller")
-	lane.Dir = root
-	if out, err := lane.CombinedOutput(); err != nil {
-		t.Fatalf("building the lane binaries: %v\n%s", err, out)
-	}
-	suite := filepath.Join(dir, "suite.test")
-	compile := exec.CommandContext(ctx, "go", "test", "-c", "-tags="+selfTestTag, "-o", suite, "./tests")
-	compile.Dir = root
-	if out, err := compile.CombinedOutput(); err != nil {
-		t.Fatalf("compiling the suite: %v\n%s", err, out)
-	}
+	bin := laneBinaries(t, ctx, root, dir)
+	suite := compileSuite(t, ctx, root, dir, selfTestTag)
 
 	// run runs the suite on the hermetic lane and returns the Its it ran, its output and
 	// its artifacts directory.

@@ -1,7 +1,6 @@
 package selftest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
@@ -37,26 +35,12 @@ func TestALeakFailsTheRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	root := moduleRoot(t, ctx)
-	bin := t.TempDir()
-	build(t, ctx, root, filepath.Join(bin, "vmt-e2e"), "./cmd/vmt-e2e")
-	build(t, ctx, root, filepath.Join(bin, "ginkgo"), "github.com/onsi/ginkgo/v2/ginkgo")
+	vmtE2E, ginkgo := runnerBinaries(t, ctx, root)
 	out := t.TempDir()
 
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "vmt-e2e"),
-		"--lane", "hermetic", "--provider", "local", "--procs", "1", "--artifacts", out,
-		"--ginkgo", filepath.Join(bin, "ginkgo"), "--suite", "./tests",
-		"--", "--focus", leakFocus+"|"+selfTestFocus)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
-		"GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -tags="+selfTestTag),
+	output, err := runE2E(t, ctx, root, vmtE2E, ginkgo, "hermetic", out, leakFocus+"|"+selfTestFocus,
 		"VMT_INTERVAL_CLEANUP=10s", "VMT_KEEP_ON_FAILURE=true", "VMT_SKIP_CLEANUP_CHECK=",
-		"VMT_DUMP_MAX_SPECS=0", "VMT_ARTIFACTS=", "VMT_COMPONENT_LOGS=", "VMT_CAPABILITIES=")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	err := cmd.Run()
-	t.Logf("vmt-e2e ran for %s", time.Since(start).Round(time.Second))
-	output := log.String()
+		"VMT_DUMP_MAX_SPECS=0")
 	if exit, isExit := err.(*exec.ExitError); !isExit || exit.ExitCode() != 1 {
 		t.Fatalf("vmt-e2e should exit 1 (the run leaked), got %v; output:\n%s", err, output)
 	}

@@ -93,19 +93,8 @@ func TestReferenceFaultsAreCaught(t *testing.T) {
 
 	// The lane binaries are built from this checkout: a stale $VMT_BIN_DIR would not know
 	// the faults (and would make every case fail for the wrong reason).
-	bin := filepath.Join(dir, "bin")
-	lane := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator),
-		"./cmd/vmt-sim", "./cmd/vmt-template-apiserver", "./cmd/vmt-template-controller")
-	lane.Dir = root
-	if out, err := lane.CombinedOutput(); err != nil {
-		t.Fatalf("building the lane binaries: %v\n%s", err, out)
-	}
-	suite := filepath.Join(dir, "suite.test")
-	compile := exec.CommandContext(ctx, "go", "test", "-c", "-o", suite, "./tests")
-	compile.Dir = root
-	if out, err := compile.CombinedOutput(); err != nil {
-		t.Fatalf("compiling the suite: %v\n%s", err, out)
-	}
+	bin := laneBinaries(t, ctx, root, dir)
+	suite := compileSuite(t, ctx, root, dir)
 
 	for _, fc := range faultCases {
 		t.Run(string(fc.fault), func(t *testing.T) {

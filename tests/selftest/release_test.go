@@ -49,12 +49,7 @@ func TestDetectedReleaseDecidesTheExpectations(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
 	dir := t.TempDir()
-	suite := filepath.Join(dir, "suite.test")
-	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", suite, ".")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("compiling the suite: %v\n%s", err, out)
-	}
+	suite := compileSuite(t, ctx, moduleRoot(t, ctx), dir)
 
 	run := func(t *testing.T, name, expect string) ([]types.SpecReport, []byte, error) {
 		t.Helper()

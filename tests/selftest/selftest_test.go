@@ -6,7 +6,6 @@
 package selftest
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -49,30 +48,15 @@ func TestFailingSpecLeavesABoundedDumpAndANotReadyVerdict(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	root := moduleRoot(t, ctx)
-	bin := t.TempDir()
-	build(t, ctx, root, filepath.Join(bin, "vmt-e2e"), "./cmd/vmt-e2e")
-	build(t, ctx, root, filepath.Join(bin, "ginkgo"), "github.com/onsi/ginkgo/v2/ginkgo")
+	vmtE2E, ginkgo := runnerBinaries(t, ctx, root)
 	out := t.TempDir()
 
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "vmt-e2e"),
-		"--lane", "ga-readiness", "--provider", "local", "--procs", "1", "--artifacts", out,
-		"--ginkgo", filepath.Join(bin, "ginkgo"), "--suite", "./tests",
-		"--", "--focus", selfTestFocus)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
-		"GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -tags="+selfTestTag),
-		"VMT_DUMP_MAX_FILE_SIZE=4Ki", "VMT_DUMP_MAX_SPEC_SIZE=16Ki", "VMT_DUMP_MAX_SPECS=1",
-		"VMT_ARTIFACTS=", "VMT_COMPONENT_LOGS=", "VMT_CAPABILITIES=")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	err := cmd.Run()
-	t.Logf("vmt-e2e ran for %s", time.Since(start).Round(time.Second))
+	output, err := runE2E(t, ctx, root, vmtE2E, ginkgo, "ga-readiness", out, selfTestFocus,
+		"VMT_DUMP_MAX_FILE_SIZE=4Ki", "VMT_DUMP_MAX_SPEC_SIZE=16Ki", "VMT_DUMP_MAX_SPECS=1")
 	exit, isExit := err.(*exec.ExitError)
 	if !isExit || exit.ExitCode() != 1 {
-		t.Fatalf("vmt-e2e should exit 1 (a spec failed, NOT READY), got %v; output:\n%s", err, log.String())
+		t.Fatalf("vmt-e2e should exit 1 (a spec failed, NOT READY), got %v; output:\n%s", err, output)
 	}
-	output := log.String()
 	for _, want := range []string{"GA readiness (lane ga-readiness): NOT READY", "FAILED VMT-003 Suite self-test"} {
 		if !strings.Contains(output, want) {
 			t.Errorf("output lacks %q:\n%s", want, output)
@@ -167,24 +151,6 @@ func TestFailingSpecLeavesABoundedDumpAndANotReadyVerdict(t *testing.T) {
 			t.Errorf("report entry %q does not point at %s", entry, dump)
 		}
 	})
-}
-
-func moduleRoot(t *testing.T, ctx context.Context) string {
-	t.Helper()
-	raw, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		t.Fatalf("go list -m: %v", err)
-	}
-	return strings.TrimSpace(string(raw))
-}
-
-func build(t *testing.T, ctx context.Context, root, out, pkg string) {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = root
-	if raw, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, raw)
-	}
 }
 
 func dumpDirs(t *testing.T, dir string) []string {

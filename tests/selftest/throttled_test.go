@@ -33,12 +33,7 @@ func TestScaleSpecFailsOnAThrottledServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), selfTestTimeout)
 	defer cancel()
 	dir := t.TempDir()
-	suite := filepath.Join(dir, "suite.test")
-	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", suite, ".")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("compiling the suite: %v\n%s", err, out)
-	}
+	suite := compileSuite(t, ctx, moduleRoot(t, ctx), dir)
 
 	report := filepath.Join(dir, "report.json")
 	run := exec.CommandContext(ctx, suite,
