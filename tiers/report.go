@@ -246,7 +246,7 @@ func completeRunInfo(run RunInfo, reports []types.Report) RunInfo {
 		// The runner writes "(<lane>) && !requires-x && ...": recover what was missing.
 		for _, part := range strings.Split(run.LabelFilter, "&&") {
 			if l, ok := strings.CutPrefix(strings.TrimSpace(part), "!"); ok && IsCapability(l) {
-				run.Capabilities = append(run.Capabilities, CapabilityState{Label: l, Reason: "filtered out by the label filter (no run.json)"})
+				run.Capabilities = append(run.Capabilities, CapabilityState{Label: l, Reason: reasonNoRunInfo})
 			}
 		}
 	}
@@ -328,13 +328,28 @@ func filterReason(run RunInfo, labels []string, laneFilter types.LabelFilter) st
 	var lacks []string
 	for _, m := range run.Missing() {
 		if slices.ContainsFunc(labels, func(l string) bool { return strings.EqualFold(l, m) }) {
-			lacks = append(lacks, m)
+			lacks = append(lacks, m+capabilityReason(run, m))
 		}
 	}
 	if len(lacks) > 0 {
 		return "cluster lacks " + strings.Join(lacks, ", ")
 	}
 	return "not selected by the label filter"
+}
+
+// reasonNoRunInfo is the reason of a capability recovered from the label filter alone: it
+// says nothing a filtered spec should repeat.
+const reasonNoRunInfo = "filtered out by the label filter (no run.json)"
+
+// capabilityReason is " (<why>)" when the run recorded why the cluster lacks label, so a
+// filtered spec says e.g. "virt-template v0.1.8 serves only v1alpha1".
+func capabilityReason(run RunInfo, label string) string {
+	for _, c := range run.Capabilities {
+		if strings.EqualFold(c.Label, label) && !c.Offered && c.Reason != "" && c.Reason != reasonNoRunInfo {
+			return " (" + c.Reason + ")"
+		}
+	}
+	return ""
 }
 
 func scenarioState(s ScenarioInfo, n OutcomeCounts) ScenarioState {

@@ -156,7 +156,7 @@ func TestAnalyzeClassifiesEverySpec(t *testing.T) {
 	}{
 		"Create from template creates a VM [test_id:CNV-100]": {OutcomePassed, ""},
 		"Create from template boots the guest":                {OutcomePassed, ""},
-		"Capture | from VM captures a template":               {OutcomeFiltered, "cluster lacks requires-snapshot-storage"},
+		"Capture | from VM captures a template":               {OutcomeFiltered, "cluster lacks requires-snapshot-storage (no VolumeSnapshotClass)"},
 		"Capture | from VM rejects a missing VM":              {OutcomeFailed, "expected 422 …"},
 		"CLI convert converts a template":                     {OutcomePassed, ""},
 		"Admission rejects a bad template":                    {OutcomeFiltered, "not in lane ga-readiness"},
@@ -402,7 +402,7 @@ func TestJUnitProperties(t *testing.T) {
 		`<property name="polarion-testcase-id" value="CNV-100"></property>`,
 		`<property name="tier" value="tier1"></property>`,
 		`<property name="priority" value="P0"></property>`,
-		`<skipped message="filtered: cluster lacks requires-snapshot-storage"></skipped>`,
+		`<skipped message="filtered: cluster lacks requires-snapshot-storage (no VolumeSnapshotClass)"></skipped>`,
 		`<property name="vmt-verdict" value="NOT READY"></property>`,
 	} {
 		if !strings.Contains(x, want) {
