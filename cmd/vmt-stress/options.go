@@ -35,7 +35,8 @@ type options struct {
 	skipPrereqs  bool
 }
 
-func (o options) runsUnit() bool  { return o.run == runUnit || o.run == runBoth }
+func (o options) runsUnit() bool { return o.run == runUnit || o.run == runBoth }
+
 // defaultProfiles are the local profiles make test runs the hermetic lane on: every one.
 var defaultProfiles = local.ProfileNames()
 
