@@ -14,7 +14,7 @@ out=$(cd "$here/../../fixtures/crds" && pwd)
 
 # The checksum-database lookup for kubevirt.io/kubevirt and containerized-data-importer
 # answers 404 here, so these two are verified by the generator modules' go.sum alone (only
-# matters when go.mod changes; see local-cluster.md §2.1).
+# matters when go.mod changes).
 export GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}kubevirt.io/kubevirt,kubevirt.io/containerized-data-importer
 
 log() { echo "[ci/crdgen] $*" >&2; }

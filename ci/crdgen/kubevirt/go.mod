@@ -1,6 +1,7 @@
 // Generator module for fixtures/crds/kubevirt: the CRDs exactly as virt-operator builds them.
 // Kept apart from the project's module because kubevirt.io/kubevirt only builds with its own
-// replace block (copied below). Run via ../generate.sh. See /work/shared/docs/local-cluster.md §2.1.
+// replace block (copied below); importing it into the main module would mean copying that
+// block and compiling ~1,000 packages. Run via ../generate.sh.
 module github.com/vmt-conformance/vmt-conformance/ci/crdgen/kubevirt
 
 go 1.25.0

@@ -7,7 +7,7 @@
 //
 // There is no kube-proxy on the hermetic control plane, so the Service is an ExternalName to
 // localhost carrying the server's port, and the serving certificate names
-// <service>.<namespace>.svc, which is what the aggregator verifies (docs/local-cluster.md §3).
+// <service>.<namespace>.svc, which is what the aggregator verifies (README, "Local lane wiring").
 package local
 
 import (

@@ -9,7 +9,7 @@
 // caller (RBAC on the subresource) before proxying; the server accepts only requests that
 // carry a front-proxy client certificate verified against the cluster's request-header CA.
 // There is no kube-proxy: the Service is an ExternalName to localhost and the serving
-// certificate names <service>.<namespace>.svc (docs/local-cluster.md §3).
+// certificate names <service>.<namespace>.svc (README, "Local lane wiring").
 package virtapi
 
 import (
