@@ -10,6 +10,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework"
 	"github.com/vmt-conformance/vmt-conformance/framework/cleanup"
 	"github.com/vmt-conformance/vmt-conformance/framework/client"
+	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 	"github.com/vmt-conformance/vmt-conformance/tiers"
 )
@@ -21,17 +22,31 @@ import (
 // earlier runs left on the cluster; they go into cleanup.json.
 var earlierRuns []string
 
-// cleanEarlierRuns deletes what earlier runs left on the cluster (not what they kept on
-// purpose) and prints one line per object. Best effort: a cluster that cannot be listed
-// fails the specs soon enough.
+// runLease holds the run's Lease (framework/cleanup): other runs sharing the cluster leave
+// this run's objects alone while it lives. Set on the first process once it is created.
+var runLease *cleanup.Checker
+
+// cleanEarlierRuns creates the run's Lease (lasting wait.Run), then deletes what earlier runs
+// left on the cluster (not what they kept on purpose, nor what a run still going owns) and
+// prints one line per object. Best effort: a cluster that cannot be listed fails the specs
+// soon enough.
 func cleanEarlierRuns(ctx context.Context, restCfg *rest.Config, runID string) {
+	cs, err := client.New(restCfg)
+	var c *cleanup.Checker
+	if err == nil {
+		c = &cleanup.Checker{Kube: cs.Kube, Dynamic: cs.Dynamic, RunID: runID}
+		if err := c.StartRun(ctx, namespace.RunLabelsOf(runID), wait.Run); err != nil {
+			GinkgoWriter.Printf("run lease: %v (other runs on this cluster may delete this run's objects)\n", err)
+		} else {
+			runLease = c
+			GinkgoWriter.Printf("run lease: %s/%s for %v\n", cleanup.LeaseNamespace, cleanup.LeaseName(runID), wait.Run)
+		}
+	}
 	if !cfg.CleanEarlierRuns {
 		earlierRuns = []string{"not looked for (--vmt.clean-earlier-runs=false)"}
 		return
 	}
-	cs, err := client.New(restCfg)
 	if err == nil {
-		c := &cleanup.Checker{Kube: cs.Kube, Dynamic: cs.Dynamic, RunID: runID}
 		earlierRuns, err = c.CleanEarlierRuns(ctx)
 	}
 	if err != nil {
@@ -82,4 +97,21 @@ func verifyCleanup(ctx context.Context, nodeStart time.Time) tiers.CleanupReport
 		GinkgoWriter.Printf("writing %s: %v\n", tiers.CleanupFile, err)
 	}
 	return rep
+}
+
+// endRunLease deletes the run's Lease at the end of the run (also after an interrupt: ctx may
+// be done). The cleanup check never counts it: it looks at namespaces and cluster-scoped
+// objects only.
+func endRunLease(ctx context.Context) {
+	if runLease == nil {
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait.Short)
+	defer cancel()
+	if err := runLease.EndRun(dctx); err != nil {
+		GinkgoWriter.Printf("run lease: %v\n", err)
+		return
+	}
+	GinkgoWriter.Printf("run lease: %s/%s deleted\n", cleanup.LeaseNamespace, cleanup.LeaseName(runLease.RunID))
+	runLease = nil
 }

@@ -166,6 +166,7 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 		GinkgoWriter.Printf("%v\n", err)
 	}
 	cleaned := verifyCleanup(ctx, start)
+	endRunLease(ctx)
 	if err := provider.CollectArtifacts(ctx, filepath.Join(cfg.ArtifactsDir, "provider")); err != nil {
 		GinkgoWriter.Printf("collecting provider artifacts: %v\n", err)
 	}

@@ -9,7 +9,11 @@
 //     --vmt.keep-on-failure and the upgrade-pre lane) are listed, not counted;
 //   - at the start of a run CleanEarlierRuns deletes what earlier runs left on the cluster
 //     (label vmt-conformance.io/e2e=true, another run id), leaves what they kept on purpose,
-//     and says one line per object.
+//     and says one line per object;
+//   - a run holds a Lease default/vmt-run-<run id> (StartRun, EndRun) for as long as it goes,
+//     bounded by wait.Run: CleanEarlierRuns leaves the objects of a run whose Lease is live
+//     (two runs sharing a cluster at once), and deletes an expired Lease with the objects of
+//     its run.
 //
 // The suite writes the result as <artifacts>/cleanup.json (tiers.CleanupReport) from its last
 // SynchronizedAfterSuite node; cmd/vmt-e2e puts it into run.json and its summary.
@@ -24,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -238,21 +243,100 @@ func ParseContentRemaining(msg string) []schema.GroupResource {
 	return out
 }
 
+// LeaseNamespace holds the runs' Leases; LeaseName(run id) is a run's.
+const LeaseNamespace = "default"
+
+// LeaseName is the name of the Lease of run runID.
+func LeaseName(runID string) string { return "vmt-run-" + runID }
+
+// StartRun creates the run's Lease, held by the run id, labelled with labels (the run's) and
+// lasting duration (wait.Run, a bound on the whole run): while it lives, other runs sharing the
+// cluster leave this run's objects alone.
+func (c *Checker) StartRun(ctx context.Context, labels map[string]string, duration time.Duration) error {
+	now := metav1.NewMicroTime(c.now())
+	holder, secs := c.RunID, int32(max(duration.Round(time.Second)/time.Second, 1))
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: LeaseName(c.RunID), Namespace: LeaseNamespace, Labels: labels},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs,
+			AcquireTime: &now, RenewTime: &now},
+	}
+	if _, err := c.Kube.CoordinationV1().Leases(LeaseNamespace).Create(ctx, lease, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the run's lease %s/%s: %w", LeaseNamespace, lease.Name, err)
+	}
+	return nil
+}
+
+// EndRun deletes the run's Lease (gone already is fine).
+func (c *Checker) EndRun(ctx context.Context) error {
+	err := c.Kube.CoordinationV1().Leases(LeaseNamespace).Delete(ctx, LeaseName(c.RunID), metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting the run's lease %s/%s: %w", LeaseNamespace, LeaseName(c.RunID), err)
+	}
+	return nil
+}
+
+// leaseRun is the run a Lease of the suite stands for, and until when.
+type leaseRun struct {
+	name             string
+	started, expires time.Time
+}
+
+// runLeases returns the Leases of other runs by run id: the runs' Leases carry the run labels.
+func (c *Checker) runLeases(ctx context.Context) (map[string]leaseRun, error) {
+	list, err := c.Kube.CoordinationV1().Leases(LeaseNamespace).List(ctx, metav1.ListOptions{LabelSelector: LabelE2E + "=true"})
+	if err != nil {
+		return nil, fmt.Errorf("listing the runs' leases in %s: %w", LeaseNamespace, err)
+	}
+	out := map[string]leaseRun{}
+	for _, l := range list.Items {
+		run := l.Labels[LabelRun]
+		if run == "" || run == c.RunID || l.Name != LeaseName(run) {
+			continue
+		}
+		lr := leaseRun{name: l.Name}
+		if t := l.Spec.AcquireTime; t != nil {
+			lr.started = t.Time
+		}
+		renew := l.Spec.RenewTime
+		if renew == nil {
+			renew = l.Spec.AcquireTime
+		}
+		if renew != nil && l.Spec.LeaseDurationSeconds != nil {
+			lr.expires = renew.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second)
+		}
+		if lr.started.IsZero() {
+			lr.started = lr.expires
+		}
+		out[run] = lr
+	}
+	return out, nil
+}
+
 // CleanEarlierRuns deletes the objects of other runs (label vmt-conformance.io/e2e=true,
-// another run id) that are neither kept on purpose nor already being deleted, and returns one
-// line per object found: what it did or why it left it.
+// another run id) that are neither kept on purpose nor already being deleted nor of a run still
+// going (its Lease, StartRun, not expired), and returns one line per object found: what it did
+// or why it left it. The expired Leases of other runs are deleted too.
 func (c *Checker) CleanEarlierRuns(ctx context.Context) ([]string, error) {
+	leases, err := c.runLeases(ctx)
+	if err != nil {
+		return nil, err
+	}
 	objs, err := c.list(ctx, LabelE2E+"=true")
 	if err != nil {
 		return nil, err
 	}
+	now := c.now()
 	var lines []string
 	for _, o := range objs {
 		if o.run == c.RunID {
 			continue
 		}
 		what := fmt.Sprintf("%s of run %s", o.ref().Ref(), orUnknown(o.run))
+		lease, hasLease := leases[o.run]
 		switch {
+		case hasLease && lease.expires.After(now):
+			lines = append(lines, fmt.Sprintf("left %s: run %s is still going (lease %s/%s, started %s ago, expires in %s)", what, o.run,
+				LeaseNamespace, lease.name, now.Sub(lease.started).Round(time.Second), lease.expires.Sub(now).Round(time.Second)))
 		case o.kept != "":
 			lines = append(lines, fmt.Sprintf("left %s: kept on purpose (%s); delete it yourself when done: kubectl delete %s %s", what, o.kept, strings.ToLower(o.kind), o.name))
 		case o.deleted != nil:
@@ -267,6 +351,27 @@ func (c *Checker) CleanEarlierRuns(ctx context.Context) ([]string, error) {
 				continue
 			}
 			lines = append(lines, "deleted "+what)
+		}
+	}
+	runs := make([]string, 0, len(leases))
+	for run := range leases {
+		runs = append(runs, run)
+	}
+	sort.Strings(runs)
+	for _, run := range runs {
+		lease := leases[run]
+		if lease.expires.After(now) {
+			continue
+		}
+		what := fmt.Sprintf("Lease %s/%s of run %s", LeaseNamespace, lease.name, run)
+		err := c.Kube.CoordinationV1().Leases(LeaseNamespace).Delete(ctx, lease.name, metav1.DeleteOptions{})
+		switch {
+		case err != nil && !apierrors.IsNotFound(err):
+			lines = append(lines, fmt.Sprintf("could not delete %s: %v", what, err))
+		case lease.expires.IsZero():
+			lines = append(lines, fmt.Sprintf("deleted %s: it sets no renew time or duration", what))
+		default:
+			lines = append(lines, fmt.Sprintf("deleted %s: expired %s ago", what, now.Sub(lease.expires).Round(time.Second)))
 		}
 	}
 	return lines, nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -237,5 +238,91 @@ func TestCleanEarlierRuns(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "vmt-mine,vmt-old-kept,vmt-old-stuck" {
 		t.Errorf("namespaces left: %v", names)
+	}
+}
+
+// lease is the Lease of run runID, started ago and lasting d.
+func lease(runID string, ago, d time.Duration) *coordinationv1.Lease {
+	start, secs, holder := metav1.NewMicroTime(clock.Add(-ago)), int32(d/time.Second), runID
+	return &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: LeaseName(runID), Namespace: LeaseNamespace, Labels: map[string]string{LabelE2E: "true", LabelRun: runID}},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &start, RenewTime: &start},
+	}
+}
+
+// Two runs sharing a cluster at once leave each other alone; a run whose lease expired (killed
+// without cleaning up) or that has none (earlier suites) is cleaned as before.
+func TestCleanEarlierRunsLeavesRunsStillGoing(t *testing.T) {
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "vmt-live-role", Labels: map[string]string{LabelE2E: "true", LabelRun: "live"}}}
+	c, kc := checker(t, []runtime.Object{
+		ns("vmt-live", "live"),
+		ns("vmt-expired", "expired"),
+		ns("vmt-nolease", "nolease"),
+		ns("vmt-mine", run),
+		lease("live", 10*time.Minute, 3*time.Hour),
+		lease("expired", 4*time.Hour, 3*time.Hour),
+	}, role)
+	if err := c.StartRun(context.Background(), map[string]string{LabelE2E: "true", LabelRun: run}, 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := c.CleanEarlierRuns(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"deleted Namespace vmt-expired of run expired",
+		"left Namespace vmt-live of run live: run live is still going (lease default/vmt-run-live, started 10m0s ago, expires in 2h50m0s)",
+		"deleted Namespace vmt-nolease of run nolease",
+		"left ClusterRole vmt-live-role of run live: run live is still going (lease default/vmt-run-live, started 10m0s ago, expires in 2h50m0s)",
+		"deleted Lease default/vmt-run-expired of run expired: expired 1h0m0s ago",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("lines\n got %q\nwant %q", lines, want)
+	}
+	nss, err := kc.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range nss.Items {
+		names = append(names, n.Name)
+	}
+	if strings.Join(names, ",") != "vmt-live,vmt-mine" {
+		t.Errorf("namespaces left: %v", names)
+	}
+	if _, err := c.Dynamic.Resource(Tracked[0].GVR).Get(context.Background(), "vmt-live-role", metav1.GetOptions{}); err != nil {
+		t.Errorf("the live run's ClusterRole: %v", err)
+	}
+	leases, err := kc.CoordinationV1().Leases(LeaseNamespace).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = nil
+	for _, l := range leases.Items {
+		names = append(names, l.Name)
+	}
+	if strings.Join(names, ",") != "vmt-run-live,vmt-run-r1" {
+		t.Errorf("leases left: %v", names)
+	}
+	mine, err := kc.CoordinationV1().Leases(LeaseNamespace).Get(context.Background(), LeaseName(run), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *mine.Spec.HolderIdentity != run || *mine.Spec.LeaseDurationSeconds != 3*60*60 || !mine.Spec.RenewTime.Time.Equal(clock) {
+		t.Errorf("the run's lease: %+v", mine.Spec)
+	}
+
+	// The run's own lease is neither a leftover nor waited for, and EndRun deletes it.
+	if rep := c.Verify(context.Background()); len(rep.Leftovers) != 1 || rep.Leftovers[0].Name != "vmt-mine" {
+		t.Errorf("leftovers: %+v", rep.Leftovers)
+	}
+	if err := c.EndRun(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EndRun(context.Background()); err != nil {
+		t.Errorf("ending the run twice: %v", err)
+	}
+	if _, err := kc.CoordinationV1().Leases(LeaseNamespace).Get(context.Background(), LeaseName(run), metav1.GetOptions{}); err == nil {
+		t.Error("the run's lease is still there after EndRun")
 	}
 }

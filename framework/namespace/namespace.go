@@ -38,7 +38,12 @@ const (
 // RunLabels are the labels every namespace and cluster-scoped object the suite creates
 // carries: they tie it to this run, so the cleanup check (and a later run) finds it.
 func RunLabels() map[string]string {
-	return map[string]string{LabelE2E: "true", LabelRun: framework.RunID()}
+	return RunLabelsOf(framework.RunID())
+}
+
+// RunLabelsOf are RunLabels for run runID, for process 1 before the run's session starts.
+func RunLabelsOf(runID string) map[string]string {
+	return map[string]string{LabelE2E: "true", LabelRun: runID}
 }
 
 // AddRunLabels puts RunLabels on obj (keeping its other labels).

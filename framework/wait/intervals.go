@@ -36,6 +36,10 @@ var (
 	// above what any call takes: a bulk /create on a loaded two-core machine answers in
 	// seconds.
 	Request = 30 * time.Second
+	// Run bounds a whole run: the lifetime of the run's Lease (framework/cleanup), which
+	// keeps a run sharing the cluster from deleting this run's objects; once it has passed,
+	// a run killed without cleaning up is taken for gone and its objects are cleaned.
+	Run = 3 * time.Hour
 )
 
 type named struct {
@@ -52,6 +56,7 @@ var intervals = []named{
 	{&VMStart, "vm-start", "timeout for a VM to become ready"},
 	{&Cleanup, "cleanup", "timeout for everything the run created to be gone at its end"},
 	{&Request, "request", "timeout of one API call of the suite's clients"},
+	{&Run, "run", "bound on a whole run: how long its lease keeps other runs off its objects"},
 }
 
 // Register adds -vmt.interval.* flags to fs; environment problems go to report.

@@ -55,3 +55,24 @@ func TestRequestIntervalMustBePositive(t *testing.T) {
 		t.Errorf("a zero request interval: %v, want one line naming the flag", errs)
 	}
 }
+
+func TestRunIntervalFromEnvFlagAndScale(t *testing.T) {
+	restore(t)
+	t.Setenv("VMT_INTERVAL_RUN", "1h")
+	t.Setenv("VMT_TIMEOUT_SCALE", "2")
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	Register(fs, func(err error) { t.Error(err) })
+	if Run != 2*time.Hour {
+		t.Errorf("VMT_INTERVAL_RUN=1h scaled by 2: %v, want 2h", Run)
+	}
+	if err := fs.Parse([]string{"-vmt.interval.run=90m"}); err != nil {
+		t.Fatal(err)
+	}
+	if Run != 90*time.Minute || !strings.Contains(Summary(), "run=1h30m0s") {
+		t.Errorf("after -vmt.interval.run=90m: %v, summary %q", Run, Summary())
+	}
+	Run = 0 // as -vmt.interval.run=0s would
+	if errs := Validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "--vmt.interval.run=0s") {
+		t.Errorf("a zero run interval: %v, want one line naming the flag", errs)
+	}
+}
