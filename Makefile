@@ -57,7 +57,7 @@ e2e: tools $(if $(filter local,$(PROVIDER)),cluster-binaries lane-binaries) ## r
 
 # The self-tests run whole hermetic lanes; on a busy 2-core machine their package takes longer
 # than go test's default 10 minutes.
-UNIT_TIMEOUT ?= 30m
+UNIT_TIMEOUT ?= 45m
 
 unit: cluster-binaries lane-binaries tools ## unit and integration tests of the framework, tiers, fixtures and reference implementation
 	go test -count=1 -timeout $(UNIT_TIMEOUT) $(GO_UNIT_PKGS)
@@ -90,6 +90,15 @@ bench: cluster-binaries lane-binaries ## print the figures the issues target: lo
 	@echo "scale lane (VMT-024) on the hermetic lane against the reference implementation; reports in $(ARTIFACTS)/bench"
 	@$(MAKE) --no-print-directory e2e LANE=scale PROCS=1 ARTIFACTS=$(ARTIFACTS)/bench | \
 		awk '/^== scale:/ {on=1} /^== / && !/^== scale:/ {on=0} on || /^[0-9]+ passed, [0-9]+ failed$$/'
+
+# Container images without Docker (internal/image, cmd/vmt-image): static binaries on an empty
+# base, written as docker/OCI tarballs (docker load, podman load, kind load image-archive).
+IMAGES ?= vmt-conformance,vmt-template-apiserver,vmt-template-controller
+TAG    ?= devel
+
+.PHONY: image
+image: ## write _output/images/{vmt-conformance,vmt-template-apiserver,vmt-template-controller}.tar (IMAGES, TAG=devel); no Docker needed
+	@go run ./cmd/vmt-image --images '$(IMAGES)' --tag '$(TAG)' --out _output/images
 
 .PHONY: stress
 stress: ## make unit + the hermetic lane, ROUNDS (5) times under load (HOGS=2 busy processes per core); RUN=unit|lanes|both, LANES, PROFILES (all), PKGS, TESTS, ROUND_TIMEOUT (45m), STRESS_TIMEOUT (4h), STRESS_OUT

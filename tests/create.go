@@ -91,7 +91,7 @@ var _ = Describe("Creating a VM from a template in one step", tiers.Scenario("VM
 		call := callSubresource(ctx, processOnly.Clients, ns, tpl.Name, core.CreateSubresource, params{"NAME": "vm-denied"})
 		Expect(call).To(haveStatus(http.StatusForbidden), "%s", call)
 		Expect(call.Err).To(beForbidden())
-		Consistently(vmsIn(ns)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty(), "VMs after a refused /create")
+		Consistently(vmsIn(ns)).WithContext(ctx).WithTimeout(wait.Settle).Should(BeEmpty(), "VMs after a refused /create")
 	})
 
 	It("creates the VM with virtctl template process --create", tiers.Requires(tiers.RequiresVirtctl), func(ctx SpecContext) {

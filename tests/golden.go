@@ -106,7 +106,7 @@ var _ = Describe("A VM from a boot-source template", tiers.Scenario("VMT-001"), 
 		By("waiting for the guest agent to connect")
 		Eventually(func(ctx SpecContext) (*kubevirtv1.VirtualMachineInstance, error) {
 			return framework.Admin().KubeVirt.KubevirtV1().VirtualMachineInstances(ns).Get(ctx, "vm-boot", metav1.GetOptions{})
-		}).WithContext(ctx).WithTimeout(wait.VMStart).Should(wait.HaveCondition("AgentConnected", "True"), "the guest booted from the cloned disk")
+		}).WithContext(ctx).WithTimeout(wait.VMStart).Should(wait.Reach(wait.HaveCondition("AgentConnected", "True"), wait.VMIFinal, wait.Deleting), "the guest booted from the cloned disk")
 	})
 })
 

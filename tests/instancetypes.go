@@ -1,8 +1,6 @@
 package tests
 
 import (
-	"encoding/json"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -78,8 +76,7 @@ var _ = Describe("Templates with instance types and preferences", tiers.Scenario
 		awaitRequestDone(ctx, ns, req.Name)
 
 		tpl := awaitTemplateReady(ctx, ns, "sized-captured")
-		vm := &kubevirtv1.VirtualMachine{}
-		Expect(json.Unmarshal(tpl.Spec.VirtualMachine.Raw, vm)).To(Succeed())
+		vm := decodeCapturedVM(tpl)
 		Expect(vm.Spec.Instancetype).To(BeNil(), "no instancetype reference in a captured template")
 		Expect(vm.Spec.Preference).To(BeNil(), "no preference reference in a captured template")
 		Expect(vm.Spec.Template.Spec.Domain.Memory).NotTo(BeNil())

@@ -142,7 +142,7 @@ var _ = Describe("No namespace bypass through templates", tiers.Scenario("VMT-02
 			call := callSubresource(ctx, user.Clients, foreign, tpl.Name, sub, params{"NAME": "vm-foreign"})
 			Expect(call).To(haveStatus(http.StatusForbidden), "/%s in %s: %s", sub, foreign, call)
 		}
-		Consistently(vmsIn(foreign)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty(), "VMs in the foreign namespace")
+		Consistently(vmsIn(foreign)).WithContext(ctx).WithTimeout(wait.Settle).Should(BeEmpty(), "VMs in the foreign namespace")
 	})
 
 	It("cannot land a VM outside the template's namespace through a parameterised namespace", func(ctx SpecContext) {
@@ -168,11 +168,16 @@ var _ = Describe("No namespace bypass through templates", tiers.Scenario("VMT-02
 
 		By("posting /create with NAMESPACE set to a namespace the user cannot write")
 		call := callSubresource(ctx, user.Clients, target, tpl.Name, core.CreateSubresource, params{"NAME": "vm-escape", "NAMESPACE": other})
-		Expect(call.Err).To(HaveOccurred(), "/create must not create a VM outside %s: %s", target, call)
-		Expect(call.Status).To(BeNumerically(">=", 400), "%s", call)
+		// /create renders the VM (a parameterised namespace is kept) and creates it in the
+		// template's namespace; kube-apiserver refuses the mismatching body (400) and the
+		// server wraps that into 500 "error creating VirtualMachine: …" (Connect in
+		// internal/apiserver/storage/virtualmachinetemplate/create.go@v0.1.8:88-91 and
+		// v1beta1/create.go@v0.2.2).
+		Expect(call).To(haveStatus(http.StatusInternalServerError), "/create must not create a VM outside %s: %s", target, call)
+		Expect(call.Err).To(MatchError(ContainSubstring("error creating VirtualMachine: the namespace of the provided object does not match the namespace sent on the request")))
 
 		By("checking no VM exists in either namespace")
-		Consistently(vmsIn(other)).WithContext(ctx).WithTimeout(wait.Short).Should(BeEmpty(), "VMs in %s", other)
+		Consistently(vmsIn(other)).WithContext(ctx).WithTimeout(wait.Settle).Should(BeEmpty(), "VMs in %s", other)
 		Expect(vmsIn(target)(ctx)).To(BeEmpty(), "VMs in %s", target)
 	})
 

@@ -82,6 +82,17 @@ func callSubresource(ctx context.Context, cs *client.Clients, ns, name, sub stri
 // the versions themselves (VMT-025).
 func callSubresourceVersion(ctx context.Context, cs *client.Clients, version, ns, name, sub string, p params) *subresourceCall {
 	GinkgoHelper()
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": core.SubresourceGroupName + "/" + version, "kind": "ProcessOptions", "parameters": p,
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return postSubresource(ctx, cs, version, ns, name, sub, body)
+}
+
+// postSubresource POSTs body as is (application/json) to /process or /create in version, for
+// the specs about bodies that are not well-formed ProcessOptions.
+func postSubresource(ctx context.Context, cs *client.Clients, version, ns, name, sub string, body []byte) *subresourceCall {
+	GinkgoHelper()
 	warnings := &warningCollector{}
 	cfg := rest.CopyConfig(cs.Config)
 	cfg.GroupVersion = &schema.GroupVersion{Group: core.SubresourceGroupName, Version: version}
@@ -93,10 +104,6 @@ func callSubresourceVersion(ctx context.Context, cs *client.Clients, version, ns
 	rc, err := rest.RESTClientFor(cfg)
 	Expect(err).NotTo(HaveOccurred(), "building a REST client for %s", cfg.GroupVersion)
 
-	body, err := json.Marshal(map[string]any{
-		"apiVersion": core.SubresourceGroupName + "/" + version, "kind": "ProcessOptions", "parameters": p,
-	})
-	Expect(err).NotTo(HaveOccurred())
 	req := rc.Post().Namespace(ns).Resource(core.PluralResourceName).Name(name).SubResource(sub).
 		SetHeader("Content-Type", "application/json").Body(body)
 	res := req.Do(ctx)

@@ -65,6 +65,6 @@ var _ = Describe("A Windows template", tiers.Scenario("VMT-010"), func() {
 		createWindowsVM(ctx, "vm-windows-boot")
 		Eventually(func(ctx SpecContext) (*kubevirtv1.VirtualMachineInstance, error) {
 			return framework.Admin().KubeVirt.KubevirtV1().VirtualMachineInstances(ns).Get(ctx, "vm-windows-boot", metav1.GetOptions{})
-		}).WithContext(ctx).WithTimeout(wait.VMStart).Should(wait.HaveCondition("AgentConnected", "True"), "Windows to boot")
+		}).WithContext(ctx).WithTimeout(wait.VMStart).Should(wait.Reach(wait.HaveCondition("AgentConnected", "True"), wait.VMIFinal, wait.Deleting), "Windows to boot")
 	})
 })

@@ -12,11 +12,11 @@ func TestEmbeddedCatalogueLoadsCleanly(t *testing.T) {
 		t.Error(err)
 	}
 	var want []string
-	for i := 1; i <= 28; i++ {
+	for i := 1; i <= 30; i++ {
 		want = append(want, fmt.Sprintf("VMT-%03d", i))
 	}
 	if got := ScenarioIDs(); !slices.Equal(got, want) {
-		t.Fatalf("scenario ids = %v, want VMT-001…VMT-028", got)
+		t.Fatalf("scenario ids = %v, want VMT-001…VMT-030", got)
 	}
 }
 
@@ -30,8 +30,8 @@ func TestScopeDecisions(t *testing.T) {
 			t.Errorf("%s: out of scope without a reason", s.ID)
 		}
 	}
-	if n := len(Catalogue().InScope()); n != 23 {
-		t.Errorf("%d in-scope scenarios, want 23", n)
+	if n := len(Catalogue().InScope()); n != 25 {
+		t.Errorf("%d in-scope scenarios, want 25", n)
 	}
 }
 
@@ -75,6 +75,7 @@ func TestScenarioFields(t *testing.T) {
 		{"VMT-014", Tier2, P2, []string{RequiresTemplateOperator}},
 		{"VMT-016", Tier1, P0, nil},
 		{"VMT-024", Scale, P2, nil},
+		{"VMT-030", Scale, P2, []string{RequiresMonitoring}},
 	} {
 		s, ok := Catalogue().Lookup(tc.id)
 		if !ok {
@@ -97,7 +98,7 @@ func TestGARelevant(t *testing.T) {
 			got = append(got, s.ID)
 		}
 	}
-	want := []string{"VMT-001", "VMT-002", "VMT-003", "VMT-004", "VMT-005", "VMT-006", "VMT-007", "VMT-008", "VMT-009", "VMT-010", "VMT-012", "VMT-016", "VMT-021", "VMT-023", "VMT-025"}
+	want := []string{"VMT-001", "VMT-002", "VMT-003", "VMT-004", "VMT-005", "VMT-006", "VMT-007", "VMT-008", "VMT-009", "VMT-010", "VMT-012", "VMT-016", "VMT-021", "VMT-023", "VMT-025", "VMT-029"}
 	if !slices.Equal(got, want) {
 		t.Errorf("GA-relevant = %v\nwant %v", got, want)
 	}

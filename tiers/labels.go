@@ -53,6 +53,10 @@ const (
 	// (both API versions, spec.templateLabels, spec.ttlSecondsAfterFinished) need it;
 	// the framework decides it from discovery on every provider (framework/sut).
 	RequiresV1beta1 = "requires-v1beta1"
+	// RequiresMonitoring: the cluster's Prometheus alerts API answers (Prometheus Operator's
+	// prometheus-operated Service, or the Service VMT_MONITORING_ALERTS names), so the
+	// monitoring NFR (VMT-030) can compare the alerts firing before and after a measurement.
+	RequiresMonitoring = "requires-monitoring"
 )
 
 // Behaviour labels.
@@ -94,6 +98,7 @@ var (
 		RequiresTemplateOperator,
 		RequiresHCO,
 		RequiresV1beta1,
+		RequiresMonitoring,
 	}
 	behaviourLabels = []string{Serial, UpgradePre, UpgradePost, Disruptive}
 )

@@ -32,7 +32,7 @@ func TestTheFixedVocabulary(t *testing.T) {
 	}{
 		{Tiers(), []string{"tier1", "tier2", "tier3", "scale"}},
 		{Priorities(), []string{"P0", "P1", "P2"}},
-		{Capabilities(), []string{"requires-guest", "requires-windows-image", "requires-snapshot-storage", "requires-openshift", "requires-virtctl", "requires-template-operator", "requires-hco", "requires-v1beta1"}},
+		{Capabilities(), []string{"requires-guest", "requires-windows-image", "requires-snapshot-storage", "requires-openshift", "requires-virtctl", "requires-template-operator", "requires-hco", "requires-v1beta1", "requires-monitoring"}},
 		{Behaviours(), []string{"Serial", "upgrade-pre", "upgrade-post", "disruptive"}},
 		{JiraKeys(), []string{"CNV-67254", "CNV-73392", "CNV-86058", "CNV-97433"}},
 	} {
@@ -57,7 +57,7 @@ func TestKnown(t *testing.T) {
 
 func TestKnownErrorMessageNamesTheSet(t *testing.T) {
 	msg := Catalogue().describeVocabulary()
-	for _, want := range []string{"tier1 tier2 tier3 scale", "P0 P1 P2", "VMT-001…VMT-028", "CNV-73392", "requires-guest", "upgrade-pre"} {
+	for _, want := range []string{"tier1 tier2 tier3 scale", "P0 P1 P2", "VMT-001…VMT-030", "CNV-73392", "requires-guest", "upgrade-pre"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%q lacks %q", msg, want)
 		}

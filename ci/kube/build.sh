@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver, kube-controller-manager and etcd from this pinned module into a cache
-# outside the repository, keyed by version:
-#   ${VMT_CACHE_DIR:-$HOME/.cache/vmt-conformance}/k8s/<version>/{kube-apiserver,kube-controller-manager,etcd}
+# outside the repository, keyed by version, and kubectl (static, CGO_ENABLED=0: the suite image
+# of internal/image ships it for the specs that pipe into `kubectl create -f -`):
+#   ${VMT_CACHE_DIR:-$HOME/.cache/vmt-conformance}/k8s/<version>/{kube-apiserver,kube-controller-manager,etcd,kubectl}
 # Prints the directory on the last line of stdout. Does nothing when the binaries exist and
 # were built from this go.sum. Cold: 8-12 min on 2 cores; warm: < 1 s.
 #
@@ -20,7 +21,7 @@ cache=${VMT_CACHE_DIR:-$HOME/.cache/vmt-conformance}
 out="$cache/k8s/$version"
 stamp="$out/.built-from"
 want=$(sha256sum go.mod go.sum cmd/etcd/main.go | sha256sum | cut -c1-16)
-bins=(kube-apiserver kube-controller-manager etcd)
+bins=(kube-apiserver kube-controller-manager etcd kubectl)
 
 log() { echo "[ci/kube] $*" >&2; }
 
@@ -97,6 +98,8 @@ rm -f "$stamp"
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$ld"
 build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$ld"
 build etcd ./cmd/etcd "-s -w"
+# kubectl prints client-go's version (kubectl version --client).
+CGO_ENABLED=0 build kubectl k8s.io/kubernetes/cmd/kubectl "$ld ${ld//k8s.io\/component-base\/version/k8s.io\/client-go\/pkg\/version}"
 echo "$want" > "$stamp"
 log "control plane $version ready in $out"
 echo "$out"

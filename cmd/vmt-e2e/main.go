@@ -56,14 +56,25 @@ type options struct {
 	artifacts string
 	ginkgo    string
 	suite     string
-	list      bool
+	// suiteBinary is a precompiled suite; empty compiles suite.
+	suiteBinary string
+	list        bool
 	// skipCleanupCheck passes -vmt.skip-cleanup-check to the suite.
 	skipCleanupCheck bool
 	extra            []string
 }
 
 func main() {
-	code, err := run(os.Args[1:])
+	// --sonobuoy: run as a sonobuoy plugin (sonobuoy.go), then hand the results over.
+	args, resultsDir, sonobuoy, err := sonobuoyMode(os.Args[1:], os.Getenv)
+	code := 2
+	switch {
+	case err != nil:
+	case sonobuoy:
+		code, err = runForSonobuoy(args, resultsDir, run)
+	default:
+		code, err = run(args)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmt-e2e:", err)
 		if code == 0 {
@@ -83,7 +94,10 @@ func run(args []string) (int, error) {
 	fs.StringVar(&o.artifacts, "artifacts", envOr("VMT_ARTIFACTS", "_output/artifacts"), "directory for reports (env VMT_ARTIFACTS)")
 	fs.StringVar(&o.ginkgo, "ginkgo", envOr("GINKGO", ""), "ginkgo CLI binary (default: go run the pinned module)")
 	fs.StringVar(&o.suite, "suite", "./tests", "suite package")
+	fs.StringVar(&o.suiteBinary, "suite-binary", os.Getenv("VMT_SUITE_BINARY"),
+		"precompiled suite (ginkgo build ./tests, or go test -c; the image's /usr/local/bin/tests.test): run it instead of compiling --suite, so no Go toolchain is needed (env VMT_SUITE_BINARY)")
 	lanes := fs.Bool("lanes", false, "print every lane with its label expression and exit")
+	fs.Bool("sonobuoy", false, "run as a sonobuoy plugin (ci/sonobuoy/plugin.yaml): artifacts in $SONOBUOY_RESULTS_DIR/artifacts (default /tmp/sonobuoy/results), then a tarball named in the done file")
 	skipDefault, err := envBool("VMT_SKIP_CLEANUP_CHECK")
 	if err != nil {
 		return 2, err
@@ -122,8 +136,7 @@ func run(args []string) (int, error) {
 		return 2, err
 	}
 	defer os.RemoveAll(build)
-	fmt.Printf("== compiling the suite %s\n", o.suite)
-	suiteBin, err := compileSuite(ctx, o.suite, build)
+	suiteBin, err := suiteBinary(ctx, o, build)
 	if err != nil {
 		return 2, err
 	}

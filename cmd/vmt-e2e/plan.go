@@ -17,6 +17,25 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/tiers"
 )
 
+// suiteBinary is the precompiled suite when --suite-binary names one, else --suite compiled
+// into dir.
+func suiteBinary(ctx context.Context, o options, dir string) (string, error) {
+	if o.suiteBinary == "" {
+		fmt.Printf("== compiling the suite %s\n", o.suite)
+		return compileSuite(ctx, o.suite, dir)
+	}
+	bin, err := filepath.Abs(o.suiteBinary)
+	if err != nil {
+		return "", err
+	}
+	info, err := os.Stat(bin)
+	if err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("--suite-binary (VMT_SUITE_BINARY) %s: not an executable file (%v)", o.suiteBinary, err)
+	}
+	fmt.Printf("== precompiled suite %s\n", bin)
+	return bin, nil
+}
+
 // compileSuite builds the suite once into dir; the dry run (--list, the progress plan) and
 // the parallel run all use that binary, so the suite is compiled once per run.
 func compileSuite(ctx context.Context, suite, dir string) (string, error) {

@@ -114,6 +114,9 @@ func parseRoles(s string) (map[string]bool, error) {
 func run(ctx context.Context, f flags, roles map[string]bool) error {
 	began := time.Now()
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	if banner := f.faults.Banner("vmt-sim"); banner != "" {
+		fmt.Fprintln(os.Stderr, banner)
+	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", f.kubeconfig, err)
@@ -140,7 +143,7 @@ func run(ctx context.Context, f flags, roles map[string]bool) error {
 		}
 	}
 	if roles["virt-controller"] {
-		if err := virtcontroller.Setup(mgr, virtcontroller.Options{}); err != nil {
+		if err := virtcontroller.Setup(mgr, virtcontroller.Options{FaultSkipCloneAuthorization: f.faults.Has(faults.SkipCloneAuthorization)}); err != nil {
 			return fmt.Errorf("virt-controller role: %w", err)
 		}
 	}
@@ -150,7 +153,8 @@ func run(ctx context.Context, f flags, roles map[string]bool) error {
 		}
 	}
 	if roles["cdi"] {
-		if err := cdi.Setup(mgr, cdi.Options{Ready: ready()}); err != nil {
+		if err := cdi.Setup(mgr, cdi.Options{Ready: ready(), FaultSkipCloneAuthorization: f.faults.Has(faults.SkipCloneAuthorization),
+			FaultFailVMDataVolumes: f.faults.Has(faults.FailVMDataVolumes)}); err != nil {
 			return fmt.Errorf("cdi role: %w", err)
 		}
 	}

@@ -42,6 +42,8 @@ func main() {
 	opts.FaultIgnoreParameterDefaults = injected.Has(faults.IgnoreParameterDefaults)
 	opts.FaultCreateWithoutPermission = injected.Has(faults.CreateWithoutPermission)
 	opts.FaultNeverAnswer = injected.Has(faults.NeverAnswer)
+	opts.FaultCreateDropsMetadata = injected.Has(faults.CreateDropsMetadata)
+	opts.FaultV1alpha1DropsMessage = injected.Has(faults.V1alpha1DropsMessage)
 	fs := pflag.NewFlagSet("vmt-template-apiserver", pflag.ContinueOnError)
 	opts.AddFlags(fs)
 	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)

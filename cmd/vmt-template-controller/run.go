@@ -226,9 +226,13 @@ func start(ctx context.Context, c *config) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	if err := controller.Setup(mgr, controller.Options{
-		EnableWebhooks:     c.enableWebhooks,
-		FaultKeepSourceMAC: c.faults.Has(faults.KeepSourceMAC),
-		Release:            &c.release,
+		EnableWebhooks:               c.enableWebhooks,
+		FaultKeepSourceMAC:           c.faults.Has(faults.KeepSourceMAC),
+		FaultNeverReconcileTemplates: c.faults.Has(faults.NeverReconcileTemplates),
+		FaultKeepSnapshotOnDelete:    c.faults.Has(faults.KeepSnapshotOnDelete),
+		FaultAdoptForeignTemplate:    c.faults.Has(faults.AdoptForeignTemplate),
+		FaultCopySourceSecrets:       c.faults.Has(faults.CopySourceSecrets),
+		Release:                      &c.release,
 	}); err != nil {
 		return err
 	}

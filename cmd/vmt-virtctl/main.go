@@ -7,20 +7,38 @@
 //	vmt-virtctl template process -f fedora.yaml --params-file params.yaml -o json
 //	vmt-virtctl template convert -f openshift-template.yaml
 //	vmt-virtctl template create --vm-name golden --name fedora
+//
+// VMT_REFERENCE_FAULTS is read once at start, as by the other reference binaries: an unknown
+// fault name exits 2 with one line; a fault of this CLI (local-accepts-undeclared-parameters)
+// is announced on stderr with every run.
 package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/vmt-conformance/vmt-conformance/reference/faults"
 	"github.com/vmt-conformance/vmt-conformance/reference/virtctl"
 )
 
 func main() {
+	injected, err := faults.FromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vmt-virtctl: %v\n", err)
+		os.Exit(2)
+	}
+	cfg := virtctl.Config{
+		KubeVirtVersion:                       os.Getenv(virtctl.KubeVirtVersionEnv),
+		FaultLocalAcceptsUndeclaredParameters: injected.Has(faults.LocalAcceptsUndeclaredParameters),
+	}
+	if cfg.FaultLocalAcceptsUndeclaredParameters {
+		fmt.Fprintln(os.Stderr, injected.Banner("vmt-virtctl"))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := virtctl.Execute(ctx, virtctl.Config{KubeVirtVersion: os.Getenv(virtctl.KubeVirtVersionEnv)}, os.Args[1:])
+	code := virtctl.Execute(ctx, cfg, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

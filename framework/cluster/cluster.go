@@ -55,10 +55,14 @@ const (
 	// V1beta1: both template API groups serve v1beta1 (virt-template v0.2.0+). Providers
 	// do not decide it: the framework does, from discovery (framework/sut).
 	V1beta1 Capability = "v1beta1"
+	// Monitoring: a Prometheus alerts API answers through a Service proxy
+	// (framework/monitoring), so the scale lane can check that no critical alert began to
+	// fire. Providers decide it; the local and kind lanes run no monitoring stack.
+	Monitoring Capability = "monitoring"
 )
 
 // All lists every capability, in the order reports print them.
-var All = []Capability{Guest, WindowsImage, SnapshotStorage, OpenShift, Virtctl, TemplateOperator, HCO, V1beta1}
+var All = []Capability{Guest, WindowsImage, SnapshotStorage, OpenShift, Virtctl, TemplateOperator, HCO, V1beta1, Monitoring}
 
 // Label is the spec label that requires c.
 func (c Capability) Label() string { return "requires-" + string(c) }

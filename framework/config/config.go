@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/vmt-conformance/vmt-conformance/framework/release"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
+	"github.com/vmt-conformance/vmt-conformance/internal/kubeconfig"
 )
 
 // Providers the suite knows.
@@ -62,6 +62,14 @@ type Config struct {
 	Kind Kind
 	// Local configures the local provider (its profile).
 	Local Local
+
+	// NoCluster says the run needs no cluster (ginkgo --dry-run, set by the suite from
+	// GinkgoConfiguration): Validate then skips the cluster checks (the kubeconfig), which
+	// the provider makes again when it comes up.
+	NoCluster bool
+	// InCluster is set by Validate when the existing provider will use the pod's service
+	// account (no kubeconfig found, in-cluster environment present); Kubeconfig is then "".
+	InCluster *kubeconfig.InCluster
 
 	envErrors []error
 	// registered is set by Register: only then do the flag-only settings (Scale) exist.
@@ -156,7 +164,7 @@ func (c *Config) Validate() error {
 	if !slices.Contains(Providers, c.Provider) {
 		errs = append(errs, fmt.Errorf("unknown provider %q (known: %s)", c.Provider, strings.Join(Providers, ", ")))
 	}
-	if c.Provider == "existing" {
+	if c.Provider == "existing" && !c.NoCluster {
 		if err := c.resolveKubeconfig(); err != nil {
 			errs = append(errs, err)
 		}
@@ -183,24 +191,20 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// resolveKubeconfig applies kubeconfig.Resolve's order: --vmt.kubeconfig/KUBECONFIG, then
+// ~/.kube/config, then the pod's service account.
 func (c *Config) resolveKubeconfig() error {
-	if c.Kubeconfig == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			if p := filepath.Join(home, ".kube", "config"); fileExists(p) {
-				c.Kubeconfig = p
-			}
-		}
+	home, _ := os.UserHomeDir()
+	r, err := kubeconfig.Resolve(kubeconfig.Sources{Explicit: c.Kubeconfig, Home: home, ServiceAccountDir: serviceAccountDir})
+	if err != nil {
+		return err
 	}
-	if c.Kubeconfig == "" {
-		return errors.New("no kubeconfig for the existing provider: set KUBECONFIG or --vmt.kubeconfig, or run the hermetic lane with --vmt.provider=local")
-	}
-	// KUBECONFIG may be a list; the first file must exist.
-	first := filepath.SplitList(c.Kubeconfig)[0]
-	if !fileExists(first) {
-		return fmt.Errorf("kubeconfig %s does not exist (from KUBECONFIG or --vmt.kubeconfig)", first)
-	}
+	c.Kubeconfig, c.InCluster = r.Path, r.InCluster
 	return nil
 }
+
+// serviceAccountDir is kubeconfig.ServiceAccountDir; tests point it at a fake.
+var serviceAccountDir = kubeconfig.ServiceAccountDir
 
 func validateRef(flagName, ref string) error {
 	if ref == "" {
@@ -217,9 +221,4 @@ func validateRef(flagName, ref string) error {
 func SplitRef(ref string) (namespace, name string) {
 	namespace, name, _ = strings.Cut(ref, "/")
 	return namespace, name
-}
-
-func fileExists(p string) bool {
-	info, err := os.Stat(p)
-	return err == nil && !info.IsDir()
 }

@@ -11,7 +11,7 @@ import (
 
 func load(t *testing.T, env map[string]string, args ...string) (*Config, error) {
 	t.Helper()
-	for _, k := range []string{"VMT_PROVIDER", "KUBECONFIG", "VMT_KEEP_ON_FAILURE", "VMT_GOLDEN_IMAGE", "VMT_TIMEOUT_SCALE", "VMT_INTERVAL_SHORT", "VMT_SCALE_CLIENTS", "VMT_SCALE_MAX_P99", "VMT_SCALE_MIN_PROCESS_RPS", "VMT_EXPECT_RELEASE"} {
+	for _, k := range []string{"VMT_PROVIDER", "KUBECONFIG", "VMT_KEEP_ON_FAILURE", "VMT_GOLDEN_IMAGE", "VMT_TIMEOUT_SCALE", "VMT_INTERVAL_SHORT", "VMT_SCALE_CLIENTS", "VMT_SCALE_MAX_P99", "VMT_SCALE_MIN_PROCESS_RPS", "VMT_EXPECT_RELEASE", "KUBERNETES_SERVICE_HOST"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("HOME", t.TempDir())

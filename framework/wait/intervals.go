@@ -21,6 +21,12 @@ var (
 	// Short bounds what the API server answers at once: admission, RBAC taking effect,
 	// a Consistently that proves nothing happens.
 	Short = 5 * time.Second
+	// Settle is how long a Consistently watches that nothing appears after a call that must
+	// not create anything (a refused /create, a /process): what the call itself creates
+	// exists before it answers, so the window only has to cover a late, asynchronous
+	// creator (a controller reacting to the call), which on the reference implementation
+	// and on clusters acts well inside it.
+	Settle = 2 * time.Second
 	// Medium bounds a controller's reaction: a condition set, an object created or collected.
 	Medium = 60 * time.Second
 	// Long bounds multi-step workflows: a capture, a DataVolume import, a component rollout.
@@ -51,6 +57,7 @@ type named struct {
 var intervals = []named{
 	{&Poll, "poll", "polling interval of Eventually/Consistently"},
 	{&Short, "short", "timeout for immediate API effects"},
+	{&Settle, "settle", "how long a Consistently watches that nothing appears after a call that must create nothing"},
 	{&Medium, "medium", "timeout for a controller's reaction"},
 	{&Long, "long", "timeout for multi-step workflows"},
 	{&VMStart, "vm-start", "timeout for a VM to become ready"},

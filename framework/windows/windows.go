@@ -37,7 +37,7 @@ func DataSource(ctx context.Context) (string, string) {
 	Eventually(func(ctx context.Context) (*cdiv1beta1.DataSource, error) {
 		ds := &cdiv1beta1.DataSource{}
 		return ds, framework.Admin().Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, ds)
-	}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.HaveCondition("Ready", "True"), "Windows DataSource %s to be Ready", ref)
+	}).WithContext(ctx).WithTimeout(wait.Long).Should(wait.Reach(wait.HaveCondition("Ready", "True"), wait.DataSourceFailed), "Windows DataSource %s to be Ready", ref)
 	return ns, name
 }
 

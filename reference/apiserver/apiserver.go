@@ -98,6 +98,12 @@ type Options struct {
 	// up, or a request timeout of kube-apiserver or of this server ended it). A bad body or a
 	// missing template is still answered at once.
 	FaultNeverAnswer bool
+	// FaultCreateDropsMetadata makes /create remove the labels and annotations /process
+	// renders from the VM before creating it.
+	FaultCreateDropsMetadata bool
+	// FaultV1alpha1DropsMessage makes the v1alpha1 /process and /create answer without the
+	// rendered message (v1beta1 answers keep it).
+	FaultV1alpha1DropsMessage bool
 }
 
 // NewOptions returns upstream's defaults, with the secure port upstream deploys with.
@@ -181,6 +187,8 @@ func New(o *Options) (*Server, error) {
 	h.processor.FaultIgnoreParameterDefaults = o.FaultIgnoreParameterDefaults
 	h.faultCreateOnProcess = o.FaultCreateWithoutPermission
 	h.faultNeverAnswer = o.FaultNeverAnswer
+	h.faultCreateDropsMetadata = o.FaultCreateDropsMetadata
+	h.faultV1alpha1DropsMessage = o.FaultV1alpha1DropsMessage
 
 	// Without --tls-cert-file an in-memory self-signed certificate keeps the server usable
 	// for development; deployments always pass a certificate.
@@ -268,9 +276,13 @@ func (o *Options) clientConfig() (*clientrest.Config, error) {
 
 // storage is one version's resources: the verb-less parent and the two subresources.
 func (h *handler) storage(v version) map[string]rest.Storage {
+	process, create := h.processOnly, h.create
+	if h.faultV1alpha1DropsMessage && v.name == v1alpha1Version.name {
+		process, create = dropMessage(process), dropMessage(create)
+	}
 	return map[string]rest.Storage{
 		core.PluralResourceName:                                 &parentREST{newObject: v.newParent},
-		core.PluralResourceName + "/" + core.ProcessSubresource: &subresourceREST{version: v, serve: h.processOnly},
-		core.PluralResourceName + "/" + core.CreateSubresource:  &subresourceREST{version: v, serve: h.create},
+		core.PluralResourceName + "/" + core.ProcessSubresource: &subresourceREST{version: v, serve: process},
+		core.PluralResourceName + "/" + core.CreateSubresource:  &subresourceREST{version: v, serve: create},
 	}
 }

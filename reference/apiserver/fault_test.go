@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	kubevirtv1 "kubevirt.io/api/core/v1"
+
 	"github.com/vmt-conformance/vmt-conformance/reference/api/core"
 )
 
@@ -112,5 +114,54 @@ func TestFaultNeverAnswerHoldsUntilTheRequestEnds(t *testing.T) {
 				t.Errorf("the fault read the template %d times and created %d VMs, want once and none", templates.calls, len(vms.created))
 			}
 		})
+	}
+}
+
+// With the create-drops-metadata fault /create creates the VM without the labels and
+// annotations /process renders; /process is unchanged.
+func TestFaultCreateDropsMetadata(t *testing.T) {
+	tpl := template()
+	tpl.Spec.VirtualMachine.Raw = []byte(`{"metadata":{"name":"${NAME}","labels":{"app":"a"},"annotations":{"owner":"o"}},"spec":{"runStrategy":"Halted","template":{"spec":{"domain":{}}}}}`)
+	serve := func(h *handler, sub string) *kubevirtv1.VirtualMachine {
+		t.Helper()
+		route := h.storage(v1beta1Version)[core.PluralResourceName+"/"+sub].(*subresourceREST)
+		out, err := route.serve(context.Background(), strings.NewReader(`{"parameters":{"NAME":"a"}}`), "ns", "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.VirtualMachine
+	}
+	vms := &fakeVMs{}
+	h := &handler{templates: &fakeTemplates{tpl: tpl}, vms: vms}
+	if vm := serve(h, core.CreateSubresource); vm.Labels["app"] != "a" || vm.Annotations["owner"] != "o" {
+		t.Fatalf("without the fault /create made %v %v", vm.Labels, vm.Annotations)
+	}
+	h.faultCreateDropsMetadata = true
+	if vm := serve(h, core.CreateSubresource); len(vm.Labels)+len(vm.Annotations) != 0 || len(vms.created[1].Labels) != 0 {
+		t.Errorf("with the fault /create kept %v %v", vm.Labels, vm.Annotations)
+	}
+	if vm := serve(h, core.ProcessSubresource); vm.Labels["app"] != "a" || vm.Annotations["owner"] != "o" {
+		t.Errorf("with the fault /process changed: %v %v", vm.Labels, vm.Annotations)
+	}
+}
+
+// With the v1alpha1-drops-message fault the v1alpha1 answers lack the message; v1beta1's
+// keep it.
+func TestFaultV1alpha1DropsMessage(t *testing.T) {
+	h := &handler{templates: &fakeTemplates{tpl: template()}, vms: &fakeVMs{}, faultV1alpha1DropsMessage: true}
+	for _, tc := range []struct {
+		v    version
+		want string
+	}{{v1beta1Version, "made a"}, {v1alpha1Version, ""}} {
+		for _, sub := range []string{core.ProcessSubresource, core.CreateSubresource} {
+			route := h.storage(tc.v)[core.PluralResourceName+"/"+sub].(*subresourceREST)
+			out, err := route.serve(context.Background(), strings.NewReader(`{"parameters":{"NAME":"a"}}`), "ns", "t")
+			if err != nil {
+				t.Fatalf("%s /%s: %v", tc.v.name, sub, err)
+			}
+			if out.Message != tc.want || out.VirtualMachine.Name != "a" {
+				t.Errorf("%s /%s: message %q, VM %q; want message %q, VM a", tc.v.name, sub, out.Message, out.VirtualMachine.Name, tc.want)
+			}
+		}
 	}
 }

@@ -45,6 +45,10 @@ type handler struct {
 	faultCreateOnProcess bool
 	// faultNeverAnswer is Options.FaultNeverAnswer.
 	faultNeverAnswer bool
+	// faultCreateDropsMetadata is Options.FaultCreateDropsMetadata.
+	faultCreateDropsMetadata bool
+	// faultV1alpha1DropsMessage is Options.FaultV1alpha1DropsMessage (applied in storage).
+	faultV1alpha1DropsMessage bool
 }
 
 // newHandler reads templates in version templates of template.kubevirt.io (templateGroupVersion).
@@ -133,6 +137,10 @@ func (h *handler) create(ctx context.Context, body io.Reader, namespace, name st
 	if err != nil {
 		return nil, err
 	}
+	if h.faultCreateDropsMetadata {
+		klog.InfoS("fault create-drops-metadata: creating the VM without its rendered labels and annotations", "namespace", namespace, "template", name)
+		out.VirtualMachine.Labels, out.VirtualMachine.Annotations = nil, nil
+	}
 	vm, err := h.vms.Create(ctx, namespace, out.VirtualMachine)
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("error creating VirtualMachine: %w", err))
@@ -207,4 +215,16 @@ func (c vmClient) Create(ctx context.Context, namespace string, vm *kubevirtv1.V
 	// answer carries them.
 	created.SetGroupVersionKind(kubevirtv1.VirtualMachineGroupVersionKind)
 	return created, nil
+}
+
+// dropMessage is the deliberate v1alpha1-drops-message fault: serve answers as before, less
+// the rendered message (errors are unchanged).
+func dropMessage(serve func(context.Context, io.Reader, string, string) (*subresourcesv1beta1.ProcessedVirtualMachineTemplate, error)) func(context.Context, io.Reader, string, string) (*subresourcesv1beta1.ProcessedVirtualMachineTemplate, error) {
+	return func(ctx context.Context, body io.Reader, namespace, name string) (*subresourcesv1beta1.ProcessedVirtualMachineTemplate, error) {
+		out, err := serve(ctx, body, namespace, name)
+		if out != nil {
+			out.Message = ""
+		}
+		return out, err
+	}
 }

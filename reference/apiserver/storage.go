@@ -19,18 +19,21 @@ import (
 // version is what differs between v1alpha1 and v1beta1: only the types the answer is
 // encoded in. Both run the same v1beta1 logic, as upstream.
 type version struct {
+	name      string // the subresource group version, v1beta1 or v1alpha1
 	newParent func() runtime.Object
 	newResult func() runtime.Object
 	encode    func(*subresourcesv1beta1.ProcessedVirtualMachineTemplate) runtime.Object
 }
 
 var v1beta1Version = version{
+	name:      "v1beta1",
 	newParent: func() runtime.Object { return &subresourcesv1beta1.VirtualMachineTemplate{} },
 	newResult: func() runtime.Object { return &subresourcesv1beta1.ProcessedVirtualMachineTemplate{} },
 	encode:    func(p *subresourcesv1beta1.ProcessedVirtualMachineTemplate) runtime.Object { return p },
 }
 
 var v1alpha1Version = version{
+	name:      "v1alpha1",
 	newParent: func() runtime.Object { return &subresourcesv1alpha1.VirtualMachineTemplate{} },
 	newResult: func() runtime.Object { return &subresourcesv1alpha1.ProcessedVirtualMachineTemplate{} },
 	// The versions are field-for-field identical; only the envelope's apiVersion changes.

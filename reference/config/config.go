@@ -48,8 +48,9 @@ var manifests embed.FS
 // Defaults of Options.
 const (
 	DefaultNamespace = "kubevirt"
-	// Images built from reference/Dockerfile (COMPONENT=controller / apiserver). The tag is
-	// not "latest" so a cluster that was handed the image (kind load) does not try to pull it.
+	// Images internal/image writes (make image, the kind lane: /manager and /apiserver on an
+	// empty base; a test keeps the references equal). The tag is not "latest" so a cluster
+	// that was handed the image (kind load) does not try to pull it.
 	DefaultControllerImage = "ghcr.io/vmt-conformance/vmt-template-controller:devel"
 	DefaultAPIServerImage  = "ghcr.io/vmt-conformance/vmt-template-apiserver:devel"
 )
@@ -79,6 +80,7 @@ const (
 	TemplateAdminRole          = "virt-template-virtualmachinetemplate-admin-role"
 	TemplateEditorRole         = "virt-template-virtualmachinetemplate-editor-role"
 	TemplateViewerRole         = "virt-template-virtualmachinetemplate-viewer-role"
+	ControllerClusterRole      = "virt-template-manager-role"
 	RequestAdminRole           = "virt-template-virtualmachinetemplaterequest-admin-role"
 	RequestEditorRole          = "virt-template-virtualmachinetemplaterequest-editor-role"
 	RequestViewerRole          = "virt-template-virtualmachinetemplaterequest-viewer-role"
@@ -137,6 +139,22 @@ type Options struct {
 	// behaviour of the table. Releases older than emulation.Oldest are refused.
 	Release *release.Version
 
+	// FaultCaptureSkipsSourceCheck is a deliberate bug for the suite's self-tests (package
+	// reference/faults, capture-skips-source-check): the capture policy's first validation,
+	// the source check, always passes, so anyone who may create requests, DataVolumes and
+	// templates in a namespace captures any VM of any namespace. Never set it otherwise.
+	FaultCaptureSkipsSourceCheck bool
+	// FaultViewMayUseTemplates is a deliberate bug for the suite's self-tests (package
+	// reference/faults, view-may-use-templates): the template viewer role, aggregated into
+	// view, also grants create on virtualmachinetemplates/process and /create. Never set it
+	// otherwise.
+	FaultViewMayUseTemplates bool
+	// FaultCopySourceSecrets is the config half of the copy-source-secrets fault (package
+	// reference/faults): the controller's ClusterRole may also read and create Secrets and
+	// ConfigMaps, which the faulty controller copies into the template's namespace. Never set
+	// it otherwise.
+	FaultCopySourceSecrets bool
+
 	// release is Release resolved by complete.
 	release release.Version
 }
@@ -193,6 +211,21 @@ func Objects(opts Options) ([]*unstructured.Unstructured, error) {
 		keep, err := emulate(u, opts.release)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+		if keep && opts.FaultCaptureSkipsSourceCheck && u.GetKind() == "ValidatingAdmissionPolicy" {
+			if err := skipSourceCheck(u); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+			}
+		}
+		if keep && opts.FaultViewMayUseTemplates && u.GetKind() == "ClusterRole" && u.GetName() == TemplateViewerRole {
+			if err := grantSubresources(u); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+			}
+		}
+		if keep && opts.FaultCopySourceSecrets && u.GetKind() == "ClusterRole" && u.GetName() == ControllerClusterRole {
+			if err := grantSecretCopies(u); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+			}
 		}
 		if keep {
 			objs = append(objs, u)
@@ -541,4 +574,50 @@ func YAML(objs []*unstructured.Unstructured) ([]byte, error) {
 		b.Write(data)
 	}
 	return b.Bytes(), nil
+}
+
+// skipSourceCheck is the capture-skips-source-check fault (Options.FaultCaptureSkipsSourceCheck):
+// the policy's source validation (the first, admission/vmtr-authz.yaml) always passes.
+func skipSourceCheck(policy *unstructured.Unstructured) error {
+	validations, _, err := unstructured.NestedSlice(policy.Object, "spec", "validations")
+	if err != nil || len(validations) == 0 {
+		return fmt.Errorf("no validations to break (%v)", err)
+	}
+	first, _ := validations[0].(map[string]any)
+	if expr, _ := first["expression"].(string); !strings.Contains(expr, "subresource('source')") {
+		return fmt.Errorf("the first validation is not the source check: %s", expr)
+	}
+	first["expression"] = "true"
+	return unstructured.SetNestedSlice(policy.Object, validations, "spec", "validations")
+}
+
+// grantSecretCopies is the config half of the copy-source-secrets fault
+// (Options.FaultCopySourceSecrets): the controller may read and create Secrets and ConfigMaps,
+// which upstream's controller role never grants.
+func grantSecretCopies(role *unstructured.Unstructured) error {
+	rules, _, err := unstructured.NestedSlice(role.Object, "rules")
+	if err != nil {
+		return err
+	}
+	rules = append(rules, map[string]any{
+		"apiGroups": []any{""},
+		"resources": []any{"secrets", "configmaps"},
+		"verbs":     []any{"get", "create"},
+	})
+	return unstructured.SetNestedSlice(role.Object, rules, "rules")
+}
+
+// grantSubresources is the view-may-use-templates fault (Options.FaultViewMayUseTemplates):
+// the viewer role gets the rule upstream gives only the admin and editor roles (v0.2.4+).
+func grantSubresources(role *unstructured.Unstructured) error {
+	rules, _, err := unstructured.NestedSlice(role.Object, "rules")
+	if err != nil {
+		return err
+	}
+	rules = append(rules, map[string]any{
+		"apiGroups": []any{subresourceGroup},
+		"resources": []any{"virtualmachinetemplates/process", "virtualmachinetemplates/create"},
+		"verbs":     []any{"create"},
+	})
+	return unstructured.SetNestedSlice(role.Object, rules, "rules")
 }

@@ -59,6 +59,12 @@ type requestReconciler struct {
 	contentRequeue time.Duration
 	// faultKeepMAC is Options.FaultKeepSourceMAC.
 	faultKeepMAC bool
+	// faultKeepSnap is Options.FaultKeepSnapshotOnDelete.
+	faultKeepSnap bool
+	// faultAdopt is Options.FaultAdoptForeignTemplate.
+	faultAdopt bool
+	// faultCopy is Options.FaultCopySourceSecrets.
+	faultCopy bool
 	// release is the virt-template release played (Options.Release).
 	release release.Release
 }
@@ -148,7 +154,7 @@ func (r *requestReconciler) finalize(ctx context.Context, req *v1beta1.VirtualMa
 	if !controllerutil.ContainsFinalizer(req, v1beta1.FinalizerSnapshotCleanup) {
 		return nil
 	}
-	if validateRequest(req) == nil {
+	if validateRequest(req) == nil && !r.faultKeepSnap {
 		if err := r.deleteSnapshot(ctx, req); err != nil {
 			return err
 		}
@@ -189,7 +195,7 @@ func (r *requestReconciler) existingTemplate(ctx context.Context, req *v1beta1.V
 	if err := r.apiReader.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: templateName(req)}, tpl); err != nil {
 		return nil, client.IgnoreNotFound(err)
 	}
-	if tpl.Labels[v1beta1.LabelRequestUID] != string(req.UID) {
+	if tpl.Labels[v1beta1.LabelRequestUID] != string(req.UID) && !r.faultAdopt {
 		failPermanently(req, v1beta1.ReasonFailed)
 		return nil, fmt.Errorf("existing VirtualMachineTemplate %s/%s was not created by this request", tpl.Namespace, tpl.Name)
 	}
@@ -495,6 +501,11 @@ func (r *requestReconciler) createTemplate(ctx context.Context, req *v1beta1.Vir
 	if err != nil {
 		failPermanently(req, v1beta1.ReasonFailed)
 		return nil, err
+	}
+	if r.faultCopy {
+		if err := r.copySourceSecrets(ctx, vm, tpl.Namespace); err != nil {
+			return nil, err
+		}
 	}
 	logf.FromContext(ctx).Info("Creating VirtualMachineTemplate", "tplNS", tpl.Namespace, "tplName", tpl.Name)
 	if err := r.client.Create(ctx, tpl); err != nil {

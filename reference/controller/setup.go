@@ -63,6 +63,21 @@ type Options struct {
 	// reference/faults): captured templates keep the source VM's interface MAC addresses.
 	// Never set it otherwise.
 	FaultKeepSourceMAC bool
+	// FaultNeverReconcileTemplates is a deliberate bug for the suite's self-tests: the
+	// VirtualMachineTemplate controller never sets Ready. Never set it otherwise.
+	FaultNeverReconcileTemplates bool
+	// FaultKeepSnapshotOnDelete is a deliberate bug for the suite's self-tests: a deleted
+	// request loses its finalizer without its VirtualMachineSnapshot being deleted. Never
+	// set it otherwise.
+	FaultKeepSnapshotOnDelete bool
+	// FaultAdoptForeignTemplate is a deliberate bug for the suite's self-tests: an existing
+	// template of the requested name is taken for the request's own whatever its labels.
+	// Never set it otherwise.
+	FaultAdoptForeignTemplate bool
+	// FaultCopySourceSecrets is a deliberate bug for the suite's self-tests: the Secrets and
+	// ConfigMaps a captured VM refers to are copied into the template's namespace (the role
+	// granting it comes from config.Options.FaultCopySourceSecrets). Never set it otherwise.
+	FaultCopySourceSecrets bool
 	// Release is the virt-template release to play (release.go); nil means
 	// emulation.Default (v0.2.2), a pointer to the unknown version the newest behaviour. The
 	// manager must have been built from ManagerOptionsFor the same release.
@@ -168,7 +183,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		opts.Discovery = dc
 	}
 
-	if err := (&templateReconciler{client: mgr.GetClient()}).setup(mgr); err != nil {
+	if err := (&templateReconciler{client: mgr.GetClient(), faultNeverReconcile: opts.FaultNeverReconcileTemplates}).setup(mgr); err != nil {
 		return fmt.Errorf("setting up the VirtualMachineTemplate controller: %w", err)
 	}
 	// The index must exist before the cache starts; the request controller that uses it
@@ -184,6 +199,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		clock:          opts.Clock,
 		contentRequeue: opts.SnapshotContentRequeue,
 		faultKeepMAC:   opts.FaultKeepSourceMAC,
+		faultKeepSnap:  opts.FaultKeepSnapshotOnDelete,
+		faultAdopt:     opts.FaultAdoptForeignTemplate,
+		faultCopy:      opts.FaultCopySourceSecrets,
 		release:        rel,
 	}
 	if !rel.Has(release.RequestControllerWaitsForAPIs) {

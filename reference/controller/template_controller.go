@@ -23,9 +23,14 @@ const TemplateReadyMessage = "VirtualMachineTemplate is ready to be processed"
 // of volumes or data sources is not tracked (admission validation replaced that).
 type templateReconciler struct {
 	client client.Client
+	// faultNeverReconcile is Options.FaultNeverReconcileTemplates.
+	faultNeverReconcile bool
 }
 
 func (r *templateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if r.faultNeverReconcile {
+		return ctrl.Result{}, nil
+	}
 	tpl := &v1beta1.VirtualMachineTemplate{}
 	if err := r.client.Get(ctx, req.NamespacedName, tpl); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -2,11 +2,16 @@
 // so that the suite's self-tests (tests/selftest) can prove that the conformance specs catch
 // them. Nothing is ever injected by default: the only way in is the environment variable
 // VMT_REFERENCE_FAULTS, a comma-separated list of fault names, which the binaries
-// (cmd/vmt-template-apiserver, cmd/vmt-template-controller, cmd/vmt-sim) read once at start
+// (cmd/vmt-template-apiserver, cmd/vmt-template-controller, cmd/vmt-sim, cmd/vmt-virtctl) read once at start
 // with FromEnv and refuse when it names an unknown fault. The packages below them never read
 // the environment: each fault reaches them as an explicit option
 // (engine.Processor.FaultIgnoreParameterDefaults, apiserver.Options.Fault*,
-// controller.Options.FaultKeepSourceMAC).
+// controller.Options.FaultKeepSourceMAC, controller.Options.FaultNeverReconcileTemplates,
+// controller.Options.FaultKeepSnapshotOnDelete, controller.Options.FaultAdoptForeignTemplate,
+// config.Options.FaultCaptureSkipsSourceCheck,
+// virtcontroller.Options.FaultSkipCloneAuthorization, cdi.Options.FaultSkipCloneAuthorization,
+// cdi.Options.FaultFailVMDataVolumes, config.Options.FaultViewMayUseTemplates,
+// virtctl.Config.FaultLocalAcceptsUndeclaredParameters).
 package faults
 
 import (
@@ -33,15 +38,63 @@ const (
 	// KeepSourceMAC: the template controller keeps the interface MAC addresses of the source
 	// VM when it captures a template (serial and UUID are still stripped).
 	KeepSourceMAC Fault = "keep-source-mac"
+	// CaptureSkipsSourceCheck: the capture ValidatingAdmissionPolicy the simulator's
+	// virt-operator installs lets every request past its source check, so a user who may
+	// not use a VM of another namespace as a source still captures it (the DataVolume and
+	// template checks still apply).
+	CaptureSkipsSourceCheck Fault = "capture-skips-source-check"
+	// KeepSnapshotOnDelete: the template controller lets a deleted request go without
+	// deleting its VirtualMachineSnapshot (nor, through it, the snapshot's content and
+	// VolumeSnapshots).
+	KeepSnapshotOnDelete Fault = "keep-snapshot-on-delete"
+	// AdoptForeignTemplate: the template controller takes an existing template of the
+	// requested name for the request's own even without the request's UID label, so the
+	// request reports Ready=True instead of failing for good (the template is not changed).
+	AdoptForeignTemplate Fault = "adopt-foreign-template"
+	// LocalAcceptsUndeclaredParameters: the reference CLI (cmd/vmt-virtctl) processing
+	// locally (--local, --file) drops -p/--params-file keys the template does not declare
+	// instead of refusing them as the server (409) and upstream virtctl do.
+	LocalAcceptsUndeclaredParameters Fault = "local-accepts-undeclared-parameters"
 	// NeverAnswer: the template API server's /process and /create of a template that
 	// exists accept the request and never answer; each holds until the caller goes away (its
 	// request context ends). Errors found before (a bad body, a missing template) are still
 	// answered, so the server passes readiness probes.
 	NeverAnswer Fault = "never-answer"
+	// CreateDropsMetadata: the template API server's /create removes the labels and
+	// annotations /process renders from the VM before it creates it (the answer and the VM
+	// read back lack them; /process is unchanged).
+	CreateDropsMetadata Fault = "create-drops-metadata"
+	// V1alpha1DropsMessage: the template API server's v1alpha1 /process and /create answer
+	// without the rendered message, as a lossy conversion of the v1beta1 answer would (the
+	// VM is unchanged; v1beta1 answers are unchanged).
+	V1alpha1DropsMessage Fault = "v1alpha1-drops-message"
+	// ViewMayUseTemplates: the template viewer ClusterRole the simulator's virt-operator
+	// installs (aggregated into view) also grants create on virtualmachinetemplates/process
+	// and /create, so a namespace viewer renders templates and makes VMs from them.
+	ViewMayUseTemplates Fault = "view-may-use-templates"
+	// NeverReconcileTemplates: the template controller never reconciles
+	// VirtualMachineTemplates, so no template ever gets its Ready condition (requests are
+	// still reconciled; the webhooks still answer).
+	NeverReconcileTemplates Fault = "never-reconcile-templates"
+	// SkipCloneAuthorization: the simulator's virt-controller and CDI webhook skip the clone
+	// permission check (CDI's AuthorizeSA/AuthorizeUser), so a VM gets DataVolumes cloned from
+	// a namespace its service account may not clone from.
+	SkipCloneAuthorization Fault = "skip-clone-authorization"
+	// CopySourceSecrets: the template controller copies the Secrets and ConfigMaps a captured
+	// VM refers to (Secret and ConfigMap volumes, cloud-init user and network data secret
+	// references) from the source namespace into the template's namespace, "so VMs made from
+	// the template find them"; the simulator's virt-operator grants its role the access this
+	// needs. Upstream keeps such volumes as references and copies nothing (VMT-029).
+	CopySourceSecrets Fault = "copy-source-secrets"
+	// FailVMDataVolumes: the simulator's CDI puts every DataVolume a VM's
+	// dataVolumeTemplates created (controlled by a VirtualMachine) in phase Failed instead of
+	// populating it, so those VMs never start and report printableStatus DataVolumeError
+	// (other DataVolumes, the golden image's and a capture's, are unchanged).
+	FailVMDataVolumes Fault = "fail-vm-data-volumes"
 )
 
 // Known lists every fault, sorted.
-var Known = []Fault{CreateWithoutPermission, IgnoreParameterDefaults, KeepSourceMAC, NeverAnswer}
+var Known = []Fault{AdoptForeignTemplate, CaptureSkipsSourceCheck, CopySourceSecrets, CreateDropsMetadata, CreateWithoutPermission, FailVMDataVolumes, IgnoreParameterDefaults, KeepSnapshotOnDelete, KeepSourceMAC, LocalAcceptsUndeclaredParameters, NeverAnswer, NeverReconcileTemplates, SkipCloneAuthorization, V1alpha1DropsMessage, ViewMayUseTemplates}
 
 // KnownList is Known for messages: "a, b, c".
 func KnownList() string { return strings.ReplaceAll(joined(Known), ",", ", ") }

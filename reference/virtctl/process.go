@@ -250,6 +250,9 @@ func (p *processCommand) processLocally(cmd *cobra.Command) (*kubevirtv1.Virtual
 	if err != nil {
 		return nil, "", err
 	}
+	if p.conn.cfg.FaultLocalAcceptsUndeclaredParameters {
+		p.params = declaredOnly(tpl.Spec.Parameters, p.params)
+	}
 	tpl.Spec.Parameters, err = engine.MergeParameters(tpl.Spec.Parameters, p.params)
 	if err != nil {
 		return nil, "", fmt.Errorf("error merging template parameters: %w", err)
@@ -279,4 +282,16 @@ func kindGroup(vm *kubevirtv1.VirtualMachine) string {
 		kind, group = kubevirtv1.VirtualMachineGroupVersionKind.Kind, kubevirtv1.VirtualMachineGroupVersionKind.Group
 	}
 	return strings.ToLower(kind + "." + group)
+}
+
+// declaredOnly is the local-accepts-undeclared-parameters fault
+// (Config.FaultLocalAcceptsUndeclaredParameters): the values of keys the template declares.
+func declaredOnly(declared []v1beta1.Parameter, values map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, d := range declared {
+		if v, ok := values[d.Name]; ok {
+			out[d.Name] = v
+		}
+	}
+	return out
 }

@@ -50,6 +50,12 @@ type Config struct {
 	// KubeVirtVersion is the KubeVirt release whose virtctl to play, e.g. "v1.8.4"; empty
 	// means DefaultKubeVirtVersion. The hidden --kubevirt-version flag overrides it.
 	KubeVirtVersion string
+
+	// FaultLocalAcceptsUndeclaredParameters is a deliberate bug for the suite's self-tests
+	// (package reference/faults, local-accepts-undeclared-parameters; cmd/vmt-virtctl sets it
+	// from VMT_REFERENCE_FAULTS): local processing drops parameter keys the template does not
+	// declare instead of refusing them. Never set it otherwise.
+	FaultLocalAcceptsUndeclaredParameters bool
 }
 
 func (c Config) withDefaults() Config {

@@ -15,11 +15,13 @@ import (
 
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
 	"github.com/vmt-conformance/vmt-conformance/reference/faults"
+	"github.com/vmt-conformance/vmt-conformance/tiers"
 )
 
-// faultsTimeout bounds compiling the suite and the lane binaries and the three lane runs
-// (~15-30 s each on two cores with warm caches).
-const faultsTimeout = 5 * time.Minute
+// faultsTimeout bounds compiling the suite and the lane binaries and one lane run per fault
+// case (~15-30 s each on two cores with warm caches; never-reconcile-templates waits out
+// wait.Medium, 60 s).
+const faultsTimeout = 20 * time.Minute
 
 // caught is a spec a fault must make fail, and what its failure must say.
 type caught struct {
@@ -59,12 +61,124 @@ var faultCases = []faultCase{
 			{spec: "in another namespace the user may write to", message: []string{"interface default", "02:00:00:aa:bb:cc", "to be empty"}},
 		},
 	},
+	{
+		// VMT-021: the capture policy's source check. Followed to the end, the outsider's
+		// capture must be refused at admission (tests/vap_capture.go); the admission specs
+		// (tests/vap.go) name the requester, the request, the policy and its message, and
+		// that the request was admitted.
+		fault: faults.CaptureSkipsSourceCheck, filter: "VMT-021", log: "vmt-sim",
+		want: []caught{
+			{spec: "ends with a ready template for the owner with the source right, and with nothing for one without",
+				message: []string{"must be refused at admission", "without create on virtualmachinetemplaterequests/source",
+					"system:serviceaccount:vmt-target-", ":outsider", "it was admitted"}},
+			{spec: "denies a cross-namespace request without the source role",
+				message: []string{"capturing VirtualMachine vmt-source-", "created by system:serviceaccount:vmt-target-",
+					"denied by ValidatingAdmissionPolicy virt-template-vmtr-authz",
+					"with binding 'virt-template-vmtr-authz' denied request: User is not allowed to use VirtualMachine vmt-source-",
+					"it was admitted (no error)"}},
+			{spec: "denies a request when the source role names another VM",
+				message: []string{"capturing VirtualMachine vmt-source-", "denied by ValidatingAdmissionPolicy virt-template-vmtr-authz",
+					"as a source for VirtualMachineTemplateRequests", "it was admitted (no error)"}},
+		},
+	},
+	{
+		// VMT-002: a template of the requested name made by someone else fails the request
+		// for good. The fault makes the request Ready=True instead, and the wait for the
+		// failure stops at that wrong terminal state at once (wait.Reach), naming it.
+		fault: faults.AdoptForeignTemplate, filter: "VMT-002", log: "virt-template-controller",
+		want: []caught{{
+			spec:    "fails for good when templateName names a template it did not create, and leaves that template untouched",
+			message: []string{"wrong terminal state", "finished successfully (Ready=True)", "to fail for good (Failed)"},
+		}},
+	},
+	{
+		// VMT-029: a capture keeps Secret, ConfigMap and cloud-init secret references as
+		// references. The fault copies them, data and all, into the template's namespace.
+		// VMT-029 has one spec; the VMT-003 specs run beside it to show the lane works.
+		fault: faults.CopySourceSecrets, filter: "VMT-029 || (VMT-003 && !requires-virtctl)", log: "virt-template-controller",
+		want: []caught{{
+			spec:    "keeps Secret, ConfigMap and cloud-init secret references as references and copies no data",
+			message: []string{"Secret or ConfigMap data copied into", "by the capture", "Secret ", "key token"},
+		}},
+	},
+	{
+		// VMT-002 lifecycle: the finalizer of a deleted request removes its snapshot (and so
+		// the snapshot's VolumeSnapshots), failed or mid-capture (tests/capture_lifecycle.go).
+		// Once the request is gone, a snapshot without a deletionTimestamp stays for good:
+		// the waits stop at that wrong terminal state at once (stopOnSnapshotKept).
+		fault: faults.KeepSnapshotOnDelete, filter: "VMT-002", log: "virt-template-controller",
+		want: []caught{
+			{spec: "removes the snapshot of a failed request when the request is deleted",
+				message: []string{"the VirtualMachineSnapshot of deleted request", "to be gone", "wrong terminal state",
+					"is not being deleted (no deletionTimestamp) although request vmt-", "is gone, its finalizer"}},
+			{spec: "leaves nothing of the source's disks when a capture still in progress is deleted",
+				message: []string{"wrong terminal state: VirtualMachineSnapshot vmt-source-", "is not being deleted (no deletionTimestamp)",
+					"left: VirtualMachineSnapshot vmt-source-", "VolumeSnapshot vmt-source-"}},
+		},
+	},
+	{
+		// VMT-001: the VM /create makes is the VM /process renders, field by field.
+		fault: faults.CreateDropsMetadata, filter: "VMT-001 && !requires-virtctl && !requires-guest", log: "virt-template-apiserver",
+		want: []caught{{
+			spec:    "creates exactly the VM /process renders, and answers the same in every served version",
+			message: []string{"/create answers that differ from what /process rendered", `metadata.labels.app: rendered \"fedora\", missing from the created VM`, `metadata.annotations.owner: rendered \"bob\", missing from the created VM`},
+		}},
+	},
+	{
+		// VMT-017 (parameter substitution, folded into VMT-001): every served version renders
+		// the same message. The default profile serves v1beta1 and v1alpha1.
+		fault: faults.V1alpha1DropsMessage, filter: "VMT-001 && !requires-virtctl && !requires-guest", log: "virt-template-apiserver",
+		want: []caught{{
+			spec:    "creates exactly the VM /process renders, and answers the same in every served version",
+			message: []string{"v1alpha1 message", "VM vm-same (gold, owner alice) has 3 cores and 1536Mi"},
+		}},
+	},
+	{
+		// VMT-005 from the allowed side: view may read templates, never use them. Kubernetes'
+		// view role aggregates into edit (and edit into admin), so on a release before
+		// AggregatedProcessCreate edit and admin get the rule too and their spec fails as well.
+		fault: faults.ViewMayUseTemplates, filter: "VMT-005", log: "vmt-sim",
+		want: []caught{
+			{spec: "lets view read templates but neither change them nor call /process or /create", message: []string{"view may create virtualmachinetemplates/process", "to be false"}},
+			{spec: "lets edit and admin call /process and /create only from the release that grants it", message: []string{"edit may create virtualmachinetemplates/process"}},
+		},
+	},
+	{
+		// VMT-006: --local and --file refuse an undeclared key as the server does. The fault
+		// lives in the CLI, which has no component log: its banner is on the stderr the
+		// failure message shows.
+		fault: faults.LocalAcceptsUndeclaredParameters, filter: "VMT-006", log: "",
+		want: []caught{{
+			spec: "refuses a parameter the template does not declare, locally as on the server",
+			message: []string{"--local with -p refuses an undeclared parameter as the server does", "exit code 0",
+				"FAULTS INJECTED ON PURPOSE (" + faults.EnvVar + "=" + string(faults.LocalAcceptsUndeclaredParameters) + ")"},
+		}},
+	},
+	{
+		// VMT-016: a controller that never reconciles templates fails readiness (after
+		// wait.Medium: upstream never sets Ready=False, so only the bound ends the wait).
+		fault: faults.NeverReconcileTemplates, filter: "VMT-016", log: "virt-template-controller",
+		want: []caught{{
+			spec:    "reconciles a new template to Ready",
+			message: []string{"to be Ready for generation", "condition Ready=True reason Reconciled"},
+		}},
+	},
+	{
+		// VMT-023, disks: a VM must not get a disk cloned from a namespace its service account
+		// may not clone from; the wait stops as soon as the DataVolume appears.
+		fault: faults.SkipCloneAuthorization, filter: "VMT-023", log: "vmt-sim",
+		want: []caught{{
+			spec:    "gives a VM no disk cloned from a namespace its service account may not clone from, until it may",
+			message: []string{"wrong terminal state", "-root is created", "has insufficient permissions in clone source namespace vmt-golden-restricted-"},
+		}},
+	},
 }
 
 // faultsTestedElsewhere are the faults whose self-test needs more than a failed spec with a
 // message, and the test that has it.
 var faultsTestedElsewhere = map[faults.Fault]string{
-	faults.NeverAnswer: "TestNoWaitWithoutABound (bounds_test.go): the specs must fail within the request interval",
+	faults.NeverAnswer:       "TestNoWaitWithoutABound (bounds_test.go): the specs must fail within the request interval",
+	faults.FailVMDataVolumes: "TestWrongTerminalStateEndsTheWait (terminal_test.go): the specs must fail at the terminal state, far within their intervals",
 }
 
 // TestReferenceFaultsAreCaught is issue 6's "done when": breaking the reference
@@ -106,7 +220,8 @@ func TestReferenceFaultsAreCaught(t *testing.T) {
 				"-ginkgo.json-report="+report,
 				"-ginkgo.no-color",
 				"-vmt.provider=local",
-				"-vmt.artifacts="+artifacts)
+				"-vmt.artifacts="+artifacts,
+				"-vmt.virtctl="+filepath.Join(bin, "vmt-virtctl"))
 			run.Dir = filepath.Join(root, "tests")
 			run.Env = append(os.Environ(),
 				faults.EnvVar+"="+string(fc.fault),
@@ -157,7 +272,11 @@ func TestReferenceFaultsAreCaught(t *testing.T) {
 				}
 			}
 
-			// The fault reached the component through the simulator: its log says so.
+			// The fault reached the component through the simulator: its log says so. A
+			// fault of the CLI (no log) shows its banner in the failure message instead.
+			if fc.log == "" {
+				return
+			}
 			logPath := filepath.Join(artifacts, "provider", fc.log+".log")
 			raw, err := os.ReadFile(logPath)
 			if err != nil {
@@ -217,4 +336,34 @@ func firstLines(s string, n int) string {
 		lines = append(lines[:n], "…")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestEveryP0ScenarioHasAFault is issue 14's "done when" for the self-test: every in-scope P0
+// scenario of the catalogue has at least one fault whose lane selects it (its label filter
+// matches the scenario's labels), so breaking any P0 behaviour on purpose is shown to turn
+// the suite red. Needs no cluster.
+func TestEveryP0ScenarioHasAFault(t *testing.T) {
+	var filters []func([]string) bool
+	for _, fc := range faultCases {
+		f, err := types.ParseLabelFilter(fc.filter)
+		if err != nil {
+			t.Fatalf("fault %s: label filter %q: %v", fc.fault, fc.filter, err)
+		}
+		filters = append(filters, f)
+	}
+	p0 := 0
+	for _, s := range tiers.Catalogue().InScope() {
+		if s.Priority != tiers.P0 {
+			continue
+		}
+		p0++
+		covered := slices.ContainsFunc(filters, func(f func([]string) bool) bool { return f(s.Labels()) })
+		if !covered {
+			t.Errorf("P0 scenario %s (%s) has no fault in faultCases whose lane selects it", s.ID, s.Title)
+		}
+	}
+	if len(faultCases) < 9 || p0 == 0 {
+		t.Errorf("%d fault cases over %d P0 scenarios; want at least 9 and one per P0 scenario", len(faultCases), p0)
+	}
+	t.Logf("%d fault cases (+%d tested elsewhere) cover the %d in-scope P0 scenarios", len(faultCases), len(faultsTestedElsewhere), p0)
 }

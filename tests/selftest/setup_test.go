@@ -39,7 +39,7 @@ func laneBinaries(t *testing.T, ctx context.Context, root, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "bin")
 	lane := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator),
-		"./cmd/vmt-sim", "./cmd/vmt-template-apiserver", "./cmd/vmt-template-controller")
+		"./cmd/vmt-sim", "./cmd/vmt-template-apiserver", "./cmd/vmt-template-controller", "./cmd/vmt-virtctl")
 	lane.Dir = root
 	if out, err := lane.CombinedOutput(); err != nil {
 		t.Fatalf("building the lane binaries: %v\n%s", err, out)

@@ -8,6 +8,8 @@
 //     .WithTimeout(<interval>) nor .Within(<interval>) nor a positional timeout argument;
 //   - any duration in such a call that is not a named interval of framework/wait
 //     (wait.Short, wait.Medium, ...): 5*time.Second, time.Second, "5s", a local variable.
+//   - a wait.Reach under a negated assertion (ShouldNot, ToNot, NotTo): Reach awaits an
+//     outcome and stops the wait at the outcome's wrong terminal states (issue 14).
 //
 // The named intervals are the exported package-level time.Duration variables of
 // framework/wait (read from its source, so a new interval is known at once). The check is
@@ -213,6 +215,14 @@ func (c *checker) file(path string) error {
 				durations = append(durations, method.Args...)
 			case "WithPolling", "ProbeEvery":
 				durations = append(durations, method.Args...)
+			case "ShouldNot", "ToNot", "NotTo":
+				// wait.Reach stops at a wrong terminal state of what is awaited; negated,
+				// "awaited" and "wrong" swap and the stop means nothing.
+				for _, a := range method.Args {
+					if c.isReach(a, waitName) {
+						report("%s(wait.Reach(...)) in %s: Reach awaits an outcome and stops at its wrong terminal states; use Should with the outcome wanted", sel.Sel.Name, kind)
+					}
+				}
 			}
 			cur = method
 		}
@@ -233,6 +243,21 @@ func (c *checker) file(path string) error {
 		return true
 	})
 	return nil
+}
+
+// isReach reports whether e is a call of wait.Reach with wait the file's name of
+// framework/wait.
+func (c *checker) isReach(e ast.Expr, waitName string) bool {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok || waitName == "" {
+		return false
+	}
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	pkg, ok := sel.X.(*ast.Ident)
+	return ok && pkg.Name == waitName && sel.Sel.Name == "Reach"
 }
 
 func (c *checker) intervalList() string {

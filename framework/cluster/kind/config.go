@@ -1,11 +1,12 @@
 // Package kind is the kind lane's provider: a sigs.k8s.io/kind cluster (created, loaded and
 // deleted through sigs.k8s.io/e2e-framework's kind support and env funcs) with real KubeVirt
 // (software emulation) and CDI from their release manifests, and the reference template
-// components built from reference/Dockerfile and installed from reference/config.
+// components, their images written by internal/image (no docker build; loaded with kind load
+// image-archive) and installed from reference/config.
 //
 // Everything the lane does is a Plan: an ordered list of steps, each naming the exact external
-// command it runs (docker, go, kind) or the manifests it applies, built without touching
-// anything, so the plan is unit-tested where there is no Docker. Up runs the plan; Down
+// command it runs (docker, go, kind), the files it writes or the manifests it applies, built
+// without touching anything, so the plan is unit-tested where there is no Docker. Up runs the plan; Down
 // deletes the cluster.
 package kind
 

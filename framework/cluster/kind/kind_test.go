@@ -18,6 +18,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
 	"github.com/vmt-conformance/vmt-conformance/framework/release"
+	"github.com/vmt-conformance/vmt-conformance/internal/image"
 	refconfig "github.com/vmt-conformance/vmt-conformance/reference/config"
 )
 
@@ -148,14 +149,30 @@ func TestPlanIsTheExactDockerKindAndInstallSequence(t *testing.T) {
 	for name, want := range map[string][]string{
 		"check the Docker engine":                  {"docker", "info", "--format", "{{.ServerVersion}}"},
 		"install kind " + KindVersion:              {"go", "install", "sigs.k8s.io/kind@" + KindVersion},
-		"build the controller image":               {"docker", "build", "-f", "/src/reference/Dockerfile", "--build-arg", "COMPONENT=controller", "-t", refconfig.DefaultControllerImage, "/src"},
-		"build the apiserver image":                {"docker", "build", "-f", "/src/reference/Dockerfile", "--build-arg", "COMPONENT=apiserver", "-t", refconfig.DefaultAPIServerImage, "/src"},
+		"build the controller image":               nil, // internal/image, in-process: no docker build
+		"build the apiserver image":                nil,
 		"create the kind cluster lane":             {"/tools/kind", "create", "cluster", "--name", "lane", "--config", "/state/cluster.yaml"},
-		"load " + refconfig.DefaultControllerImage: {"/tools/kind", "load", "docker-image", "--name", "lane", refconfig.DefaultControllerImage},
-		"load " + refconfig.DefaultAPIServerImage:  {"/tools/kind", "load", "docker-image", "--name", "lane", refconfig.DefaultAPIServerImage},
+		"load " + refconfig.DefaultControllerImage: {"/tools/kind", "load", "image-archive", "--name", "lane", "/src/_output/images/vmt-template-controller.tar"},
+		"load " + refconfig.DefaultAPIServerImage:  {"/tools/kind", "load", "image-archive", "--name", "lane", "/src/_output/images/vmt-template-apiserver.tar"},
 	} {
 		if !slices.Equal(commands[name], want) {
 			t.Errorf("step %q runs %q, want %q", name, commands[name], want)
+		}
+	}
+	// The lane builds no image with Docker: only kind needs it.
+	for _, st := range steps {
+		if len(st.Command) > 1 && st.Command[0] == "docker" && st.Command[1] != "info" {
+			t.Errorf("step %q runs docker: %q", st.Name, st.Command)
+		}
+	}
+	// Each image is written where its load reads it, under the reference the Deployments name.
+	for _, w := range []struct{ step, archive, ref string }{
+		{"build the controller image", "/src/_output/images/vmt-template-controller.tar", refconfig.DefaultControllerImage},
+		{"build the apiserver image", "/src/_output/images/vmt-template-apiserver.tar", refconfig.DefaultAPIServerImage},
+	} {
+		i := slices.IndexFunc(steps, func(s Step) bool { return s.Name == w.step })
+		if i < 0 || !slices.Equal(steps[i].Writes, []string{w.archive + " (" + w.ref + ")"}) {
+			t.Errorf("step %q: want it to write %s (%s)", w.step, w.archive, w.ref)
 		}
 	}
 	// Docker first: without it nothing else can work, and the error must say so at once.
@@ -170,15 +187,11 @@ func TestPlanIsTheExactDockerKindAndInstallSequence(t *testing.T) {
 	}
 }
 
-// The build steps pass COMPONENT values reference/Dockerfile knows.
-func TestBuildStepsMatchTheDockerfile(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repoRoot, "reference", "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []string{"controller", "apiserver"} {
-		if !strings.Contains(string(raw), c+")") {
-			t.Errorf("reference/Dockerfile has no COMPONENT=%s case", c)
+// The images the lane writes carry the references reference/config's Deployments name.
+func TestImagesAreTheDeployedOnes(t *testing.T) {
+	for name, want := range map[string]string{image.Controller: refconfig.DefaultControllerImage, image.APIServer: refconfig.DefaultAPIServerImage} {
+		if got := image.Ref(name, image.DefaultTag); got != want {
+			t.Errorf("internal/image writes %s as %s, reference/config deploys %s", name, got, want)
 		}
 	}
 }

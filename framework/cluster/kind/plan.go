@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vmt-conformance/vmt-conformance/internal/image"
 	refconfig "github.com/vmt-conformance/vmt-conformance/reference/config"
 )
 
@@ -53,7 +54,10 @@ func (s Step) String() string {
 	return out
 }
 
-const viaE2E = "sigs.k8s.io/e2e-framework envfuncs"
+const (
+	viaE2E   = "sigs.k8s.io/e2e-framework envfuncs"
+	viaImage = "internal/image: CGO_ENABLED=0 go build, no Docker"
+)
 
 // Plan is every step Up takes, in order. It touches nothing: it is what Up runs and what the
 // tests check.
@@ -65,18 +69,23 @@ func Plan(o Options) ([]Step, error) {
 	kindBin := o.kindBinary()
 	kubevirt, virtTemplate := o.profile.KubeVirtVersion, o.profile.VirtTemplateVersion()
 	configPath := filepath.Join(o.StateDir, "cluster.yaml")
-	build := func(component, image string) Step {
+	// The reference images are written by internal/image (static go build, one layer on an
+	// empty base, a docker/OCI tarball; what `make image` does), not by docker build: the lane
+	// needs Docker only for kind itself.
+	build := func(component, imageName, ref string) Step {
+		archive := image.Tarball(o.imagesDir(), imageName)
 		return Step{
-			Name:    "build the " + component + " image",
-			Command: []string{"docker", "build", "-f", filepath.Join(o.SourceDir, "reference", "Dockerfile"), "--build-arg", "COMPONENT=" + component, "-t", image, o.SourceDir},
-			run:     func(r *run) error { return r.exec() },
+			Name: "build the " + component + " image", Via: viaImage,
+			Writes: []string{archive + " (" + ref + ")"},
+			run:    func(r *run) error { return r.buildImage(imageName, ref) },
 		}
 	}
-	load := func(image string) Step {
+	load := func(imageName, ref string) Step {
+		archive := image.Tarball(o.imagesDir(), imageName)
 		return Step{
-			Name: "load " + image, Via: viaE2E,
-			Command: []string{kindBin, "load", "docker-image", "--name", o.Name, image},
-			run:     func(r *run) error { return r.loadImage(image) },
+			Name: "load " + ref, Via: viaE2E,
+			Command: []string{kindBin, "load", "image-archive", "--name", o.Name, archive},
+			run:     func(r *run) error { return r.loadImageArchive(archive) },
 		}
 	}
 	return []Step{
@@ -89,8 +98,8 @@ func Plan(o Options) ([]Step, error) {
 			Command: []string{"go", "install", "sigs.k8s.io/kind@" + KindVersion},
 			run:     func(r *run) error { return r.installKind() },
 		},
-		build("controller", o.ControllerImage),
-		build("apiserver", o.APIServerImage),
+		build("controller", image.Controller, o.ControllerImage),
+		build("apiserver", image.APIServer, o.APIServerImage),
 		{
 			Name: "write the cluster config", Writes: []string{configPath + " (= " + ConfigFile + ")"},
 			run: func(r *run) error { return r.writeConfig(configPath) },
@@ -101,8 +110,8 @@ func Plan(o Options) ([]Step, error) {
 			WaitsFor: "control-plane, kindnet, CoreDNS and kube-proxy pods",
 			run:      func(r *run) error { return r.createCluster(configPath) },
 		},
-		load(o.ControllerImage),
-		load(o.APIServerImage),
+		load(image.Controller, o.ControllerImage),
+		load(image.APIServer, o.APIServerImage),
 		{
 			Name: "install the KubeVirt operator " + kubevirt + " (profile " + o.profile.Name + ")", Applies: []string{KubeVirtOperatorURL(kubevirt)},
 			run: func(r *run) error { return r.applyURL(KubeVirtOperatorURL(kubevirt)) },
@@ -153,6 +162,9 @@ func DownPlan(o Options) ([]Step, error) {
 }
 
 func (o Options) kindBinary() string { return filepath.Join(o.ToolsDir, "kind") }
+
+// imagesDir is where the reference images are written: make image's _output/images.
+func (o Options) imagesDir() string { return filepath.Join(o.SourceDir, "_output", "images") }
 
 // String renders a plan, one numbered step a line.
 func String(steps []Step) string {

@@ -33,6 +33,7 @@ import (
 
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster"
 	"github.com/vmt-conformance/vmt-conformance/framework/cluster/local"
+	"github.com/vmt-conformance/vmt-conformance/internal/image"
 	refconfig "github.com/vmt-conformance/vmt-conformance/reference/config"
 )
 
@@ -52,14 +53,14 @@ const (
 type Options struct {
 	// Name of the kind cluster (DefaultName).
 	Name string
-	// SourceDir is the repository root, the docker build context (default: the module's
-	// directory, from `go list -m`).
+	// SourceDir is the repository root, whose commands the reference images are built from
+	// into _output/images (default: the module's directory, from `go list -m`).
 	SourceDir string
 	// ToolsDir receives the pinned kind CLI (default <cache>/kind/<KindVersion>).
 	ToolsDir string
 	// StateDir holds the cluster config and kubeconfig (default <cache>/kind-clusters/<Name>).
 	StateDir string
-	// Images built and loaded (reference/config's defaults).
+	// Images built and loaded (reference/config's defaults, internal/image's references).
 	ControllerImage, APIServerImage string
 	// Keep leaves the cluster running after Down (and after a failed Up), for debugging.
 	Keep bool
@@ -191,6 +192,7 @@ func (p *Provider) Capabilities(context.Context) (cluster.Capabilities, error) {
 	cs.Set(cluster.WindowsImage, false, "the kind lane has no Windows image")
 	cs.Set(cluster.OpenShift, false, "kind serves no template.openshift.io API")
 	cs.Set(cluster.HCO, false, "the kind lane installs KubeVirt without the HyperConverged operator")
+	cs.Set(cluster.Monitoring, false, "the kind lane installs no monitoring stack (no Prometheus alerts API)")
 	cs.Set(cluster.TemplateOperator, false, "virtTemplateDeployment.enabled is false: the lane installs the reference components, not virt-operator")
 	cs.Set(cluster.Virtctl, false, "decided by the framework from --vmt.virtctl")
 	return cs, nil
@@ -325,9 +327,35 @@ func (r *run) createCluster(configPath string) error {
 	return err
 }
 
-func (r *run) loadImage(image string) error {
-	_, err := envfuncs.LoadImageToCluster(r.opts.Name, image)(r.clusterCtx, r.env)
+// buildImage writes a reference component's image tarball (internal/image, as make image).
+func (r *run) buildImage(name, ref string) error {
+	_, err := image.Build(r.ctx, image.Options{
+		Root: r.opts.SourceDir, Out: r.opts.imagesDir(), Refs: map[string]string{name: ref},
+		Cache: filepath.Join(local.DefaultCacheDir(), "image"), Progress: prefixed(r.progress),
+	}, name)
 	return err
+}
+
+// loadImageArchive is kind load image-archive.
+func (r *run) loadImageArchive(archive string) error {
+	_, err := envfuncs.LoadImageArchiveToCluster(r.opts.Name, archive)(r.clusterCtx, r.env)
+	return err
+}
+
+// prefixed indents the image builder's progress lines under the step's.
+func prefixed(w io.Writer) io.Writer { return indent{w} }
+
+type indent struct{ w io.Writer }
+
+func (i indent) Write(p []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if line != "" {
+			if _, err := io.WriteString(i.w, "  "+line); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(p), nil
 }
 
 func (r *run) deleteCluster() error {

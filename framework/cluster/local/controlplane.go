@@ -45,7 +45,9 @@ var Binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager"}
 // admin/edit/view, service accounts and their tokens exist. The two protection controllers
 // remove the kubernetes.io/pvc-protection and kubernetes.io/pv-protection finalizers that
 // kube-apiserver's StorageObjectInUseProtection admission puts on every claim and volume:
-// without them a deleted PVC (a DataVolume's, a VM's) never goes, nor its namespace.
+// without them a deleted PVC (a DataVolume's, a VM's) never goes, nor its namespace. The
+// resource-quota controller computes a ResourceQuota's status, without which kube-apiserver's
+// ResourceQuota admission enforces nothing (VMT-002 stalls a capture with a quota).
 // Names as kube-controller-manager v1.34 spells them (cmd/kube-controller-manager/names).
 var controllers = []string{
 	"namespace-controller",
@@ -57,6 +59,7 @@ var controllers = []string{
 	"clusterrole-aggregation-controller",
 	"root-ca-certificate-publisher-controller",
 	"validatingadmissionpolicy-status-controller",
+	"resourcequota-controller",
 }
 
 // Options configure a control plane.

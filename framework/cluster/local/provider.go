@@ -126,6 +126,7 @@ func (p *Provider) Capabilities(context.Context) (cluster.Capabilities, error) {
 	cs.Set(cluster.Guest, false, "the local lane has no virt-handler: no guest boots")
 	cs.Set(cluster.WindowsImage, false, "the local lane has no Windows image")
 	cs.Set(cluster.HCO, false, "the local lane has no HyperConverged operator")
+	cs.Set(cluster.Monitoring, false, "the local lane runs no monitoring stack (no Prometheus alerts API)")
 	cs.Set(cluster.OpenShift, true, "the local lane installs the template.openshift.io Template CRD")
 	cs.Set(cluster.SnapshotStorage, true, "the simulator snapshots PVC and DataVolume volumes (VolumeSnapshotClass installed)")
 	cs.Set(cluster.TemplateOperator, true, "the simulator's virt-operator role deploys and removes virt-template with the Template gate")

@@ -17,7 +17,7 @@ import (
 func New(cfg *config.Config, progress io.Writer) (cluster.Provider, error) {
 	switch cfg.Provider {
 	case "existing":
-		return existing.New(cfg.Kubeconfig, cfg.WindowsImage, cfg.InstallNamespace), nil
+		return existing.New(cfg.Kubeconfig, cfg.WindowsImage, cfg.InstallNamespace).WithProgress(progress), nil
 	case "local":
 		assets := cfg.LocalAssets
 		if assets == "" {

@@ -39,11 +39,20 @@ const (
 type Options struct {
 	// Ready is called once the storage defaults exist and the webhook answers.
 	Ready func()
+	// FaultSkipCloneAuthorization is a deliberate bug for the suite's self-tests (package
+	// reference/faults): the DataVolume webhook admits clones without the permission check.
+	// Never set it otherwise.
+	FaultSkipCloneAuthorization bool
+	// FaultFailVMDataVolumes is a deliberate bug for the suite's self-tests (package
+	// reference/faults): every DataVolume controlled by a VirtualMachine (made from its
+	// dataVolumeTemplates) goes to phase Failed instead of being populated. Never set it
+	// otherwise.
+	FaultFailVMDataVolumes bool
 }
 
 // Setup registers the role with the manager.
 func Setup(mgr ctrl.Manager, opts Options) error {
-	if err := setupDataVolumes(mgr); err != nil {
+	if err := setupDataVolumes(mgr, opts.FaultFailVMDataVolumes); err != nil {
 		return err
 	}
 	if err := setupBinder(mgr); err != nil {
@@ -59,7 +68,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	srv.Mux.Handle("/datavolume-validate", kit.AdmissionHandler(newAdmitter(mgr.GetClient()).admit))
+	srv.Mux.Handle("/datavolume-validate", kit.AdmissionHandler(newAdmitter(mgr.GetClient(), opts.FaultSkipCloneAuthorization).admit))
 	if err := mgr.Add(srv); err != nil {
 		return err
 	}

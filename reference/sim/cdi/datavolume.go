@@ -28,6 +28,8 @@ const (
 	reasonPending             = "Pending"
 	reasonCompleted           = "Completed"
 	reasonTransferRunning     = "TransferRunning"
+	reasonError               = "Error"
+	messageFaultFailed        = "fault fail-vm-data-volumes: the import failed on purpose (VMT_REFERENCE_FAULTS)"
 	progressDone              = cdiv1beta1.DataVolumeProgress("100.0%")
 	progressNone              = cdiv1beta1.DataVolumeProgress("N/A")
 	defaultSize               = "1Gi"
@@ -42,10 +44,13 @@ func newVolumeSnapshot() *unstructured.Unstructured {
 	return u
 }
 
-type dataVolumes struct{ c client.Client }
+type dataVolumes struct {
+	c             client.Client
+	faultFailVMDV bool // Options.FaultFailVMDataVolumes
+}
 
-func setupDataVolumes(mgr ctrl.Manager) error {
-	r := &dataVolumes{c: mgr.GetClient()}
+func setupDataVolumes(mgr ctrl.Manager, faultFailVMDataVolumes bool) error {
+	r := &dataVolumes{c: mgr.GetClient(), faultFailVMDV: faultFailVMDataVolumes}
 	// A clone waiting for its source, and a DataVolume whose claim binds, look again when a
 	// claim, snapshot or DataSource appears or changes.
 	pending := kit.EnqueueListed(r.c, func() client.ObjectList { return &cdiv1beta1.DataVolumeList{} }, false, func(o client.Object) bool {
@@ -65,10 +70,20 @@ func (r *dataVolumes) Reconcile(ctx context.Context, req reconcile.Request) (rec
 	if err := r.c.Get(ctx, req.NamespacedName, dv); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if dv.DeletionTimestamp != nil || dv.Status.Phase == cdiv1beta1.Succeeded {
+	// Succeeded and Failed are final: CDI does not move a DataVolume out of them.
+	if dv.DeletionTimestamp != nil || dv.Status.Phase == cdiv1beta1.Succeeded || dv.Status.Phase == cdiv1beta1.Failed {
 		return reconcile.Result{}, nil
 	}
 	orig := dv.Status.DeepCopy()
+	if r.faultFailVMDV {
+		if owner := metav1.GetControllerOf(dv); owner != nil && owner.Kind == "VirtualMachine" {
+			// As CDI reports an importer pod that failed (import-controller.go updateStatusPhase).
+			dv.Status.Phase, dv.Status.Progress = cdiv1beta1.Failed, progressNone
+			setCondition(dv, cdiv1beta1.DataVolumeReady, corev1.ConditionFalse, "", "")
+			setCondition(dv, cdiv1beta1.DataVolumeRunning, corev1.ConditionFalse, messageFaultFailed, reasonError)
+			return reconcile.Result{}, r.writeStatus(ctx, dv, orig)
+		}
+	}
 	src, size, missing, err := r.source(ctx, dv)
 	if err != nil {
 		return reconcile.Result{}, err

@@ -15,9 +15,14 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
-type admitter struct{ c client.Client }
+type admitter struct {
+	c              client.Client
+	faultSkipClone bool // Options.FaultSkipCloneAuthorization
+}
 
-func newAdmitter(c client.Client) *admitter { return &admitter{c: c} }
+func newAdmitter(c client.Client, skipClone bool) *admitter {
+	return &admitter{c: c, faultSkipClone: skipClone}
+}
 
 // admit authorizes clones for the requesting user as CDI's DataVolume webhook does
 // (AuthorizeUser): imports and blank volumes pass; a clone needs create on
@@ -38,7 +43,7 @@ func (a *admitter) admit(ctx context.Context, req *admissionv1.AdmissionRequest)
 	if err != nil {
 		return kit.Error(err)
 	}
-	if src.Kind == kit.SourceNone {
+	if src.Kind == kit.SourceNone || a.faultSkipClone {
 		return nil
 	}
 	if err := a.c.Get(ctx, client.ObjectKey{Name: src.Namespace}, &corev1.Namespace{}); err != nil {

@@ -8,6 +8,7 @@ package operator
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -295,6 +296,7 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		// so is what lets a client see the restart (the scale lane's stability check).
 		_ = r.markDeployments(ctx, false)
 	}
+	began := time.Now()
 	dir := filepath.Join(r.opts.Dir, "virt-template")
 	_ = os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -337,9 +339,12 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		APIServerExternalPort: int32(apiPort),
 		// The manifests of the release KubeVirtVersion bundles; as in virt-operator's bundle,
 		// the images are tagged with it.
-		Release:         &r.opts.virtTemplate,
-		ControllerImage: withTag(config.DefaultControllerImage, r.opts.virtTemplate.String()),
-		APIServerImage:  withTag(config.DefaultAPIServerImage, r.opts.virtTemplate.String()),
+		Release:                      &r.opts.virtTemplate,
+		FaultCaptureSkipsSourceCheck: r.opts.Faults.Has(faults.CaptureSkipsSourceCheck),
+		FaultViewMayUseTemplates:     r.opts.Faults.Has(faults.ViewMayUseTemplates),
+		FaultCopySourceSecrets:       r.opts.Faults.Has(faults.CopySourceSecrets),
+		ControllerImage:              withTag(config.DefaultControllerImage, r.opts.virtTemplate.String()),
+		APIServerImage:               withTag(config.DefaultAPIServerImage, r.opts.virtTemplate.String()),
 	})
 	if err != nil {
 		return err
@@ -350,10 +355,24 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 	if err := r.waitForTerminatingCRDs(ctx, objs); err != nil {
 		return err
 	}
-	if err := config.Apply(ctx, r.dynamic, objs); err != nil {
+	applyBegan := time.Now()
+	// The APIServices go in once the template API server listens: kube-apiserver's
+	// availability controller retries a backend that refuses connections with exponential
+	// back-off, which would hold the APIServices unavailable for seconds after the server
+	// is up. virt-operator applies them with the rest; only the moment differs, not the objects.
+	var early, apiServices []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "APIService" {
+			apiServices = append(apiServices, o)
+		} else {
+			early = append(early, o)
+		}
+	}
+	if err := config.Apply(ctx, r.dynamic, early); err != nil {
 		return fmt.Errorf("applying the virt-template manifests: %w", err)
 	}
 	r.removed = false
+	applied := time.Now()
 
 	apiKubeconfig := filepath.Join(dir, "apiserver.kubeconfig")
 	ctlKubeconfig := filepath.Join(dir, "controller.kubeconfig")
@@ -395,11 +414,61 @@ func (r *reconciler) deploy(ctx context.Context, kv *kubevirtv1.KubeVirt) error 
 		return err
 	}
 	r.deployed = d
+	started := time.Now()
+	if err := waitListening(ctx, d.apiserver, fmt.Sprintf("127.0.0.1:%d", apiPort), r.opts.ReadyTimeout); err != nil {
+		_ = r.stopComponents()
+		return err
+	}
+	listening := time.Now()
+	if err := config.Apply(ctx, r.dynamic, apiServices); err != nil {
+		_ = r.stopComponents()
+		return fmt.Errorf("applying the virt-template APIServices: %w", err)
+	}
 	if err := r.waitReady(ctx, d, objs); err != nil {
 		_ = r.stopComponents()
 		return err
 	}
+	log.FromContext(ctx).Info("virt-template deployed", "took", time.Since(began).String(),
+		"prepare", applyBegan.Sub(began).String(), "apply", applied.Sub(applyBegan).String(),
+		"start", started.Sub(applied).String(), "listening", listening.Sub(started).String(), "ready", time.Since(listening).String())
 	return r.markDeployments(ctx, true)
+}
+
+// waitListening waits until p serves on addr: its /readyz answers 200 (or, should it never
+// say so to an anonymous caller, 2 s after it first accepted a TLS connection), p exits, or
+// timeout passes.
+func waitListening(ctx context.Context, p *process, addr string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	httpc := &http.Client{Timeout: time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // only "is it serving?"
+	}}
+	defer httpc.CloseIdleConnections()
+	var connected time.Time
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := httpc.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+			if connected.IsZero() {
+				connected = time.Now()
+			}
+			if resp.StatusCode == http.StatusOK || time.Since(connected) > 2*time.Second {
+				return nil
+			}
+		}
+		if perr := p.exitError(); perr != nil {
+			return fmt.Errorf("%s exited before serving on %s: %w", p.name, addr, perr)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s does not serve on %s: %w (last: %v)", p.name, addr, ctx.Err(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // withTag replaces the tag of image ("repo/name:tag") with tag.
@@ -499,7 +568,18 @@ func (r *reconciler) waitReady(ctx context.Context, d *deployment, objs []*unstr
 		return err
 	}
 	var last string
+	// What held readiness up, and until when: logged once ready, to see where a deployment's
+	// time goes.
+	began, held, heldSince := time.Now(), []string{}, ""
+	note := func() {
+		if kind, _, _ := strings.Cut(last, ":"); kind != heldSince {
+			heldSince = kind
+			held = append(held, fmt.Sprintf("%s@%s", kind, time.Since(began).Round(time.Millisecond)))
+		}
+	}
+	defer func() { log.FromContext(ctx).Info("virt-template readiness", "held by", strings.Join(held, " → ")) }()
 	err = wait.PollUntilContextTimeout(ctx, readyPoll, r.opts.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
+		defer note()
 		for _, p := range []*process{d.apiserver, d.controller} {
 			if err := p.exitError(); err != nil {
 				return false, fmt.Errorf("%w (log: %s)", err, filepath.Join(r.opts.Dir, "logs", p.name+".log"))
@@ -623,9 +703,10 @@ func (r *reconciler) webhooksDeny(ctx context.Context) string {
 			}},
 		}}
 		_, err := r.dynamic.Resource(gvr).Namespace(r.opts.Namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		webhook := "vvirtualmachinetemplate-" + version + ".kb.io"
-		if err == nil || !strings.Contains(err.Error(), `admission webhook "`+webhook+`" denied the request`) {
-			return fmt.Sprintf("webhook %s does not deny a template with an undefined reference yet (%v)", webhook, err)
+		// Every version's webhook matches every version (matchPolicy Equivalent) and they run
+		// in parallel: whichever denies first shows the webhook server in force.
+		if err == nil || !strings.Contains(err.Error(), `admission webhook "vvirtualmachinetemplate-`) || !strings.Contains(err.Error(), "denied the request") {
+			return fmt.Sprintf("no template webhook denies a %s template with an undefined reference yet (%v)", version, err)
 		}
 	}
 	return ""
@@ -645,9 +726,17 @@ func (r *reconciler) remove(ctx context.Context) error {
 	if r.removed {
 		return r.stopComponents()
 	}
-	// The CRDs go first, while the controller still runs: deleting a CRD deletes its
-	// objects, and requests carry the controller's finalizer, which only it removes.
-	crdErr := r.deleteCRDs(ctx)
+	began := time.Now()
+	defer func() { log.FromContext(ctx).Info("virt-template removed", "took", time.Since(began).String()) }()
+	// As virt-operator's deleteObjectsNotInInstallStrategy (pkg/virt-operator/resource/apply/
+	// reconcile.go@v1.8.4:680, @v1.9.0:680): webhook configurations, APIServices and the
+	// admission policy binding and policy first, then the CRDs. The CRDs go while the
+	// controller still runs: deleting a CRD deletes its objects, and requests carry the
+	// controller's finalizer, which only it removes. (Deleting the APIServices before the API
+	// server stops also spares kube-apiserver's availability controller failed checks, whose
+	// back-off would outlive the object and slow the next deployment's availability.)
+	frontErr := r.deleteFront(ctx)
+	crdErr := errors.Join(frontErr, r.deleteCRDs(ctx))
 	err := r.stopComponents()
 	if derr := config.Delete(ctx, r.dynamic, config.Options{Namespace: r.opts.Namespace, Release: &r.opts.virtTemplate}); derr != nil {
 		return errors.Join(crdErr, err, fmt.Errorf("removing the virt-template manifests: %w", derr))
@@ -656,6 +745,35 @@ func (r *reconciler) remove(ctx context.Context) error {
 		r.removed = true
 	}
 	return errors.Join(crdErr, err)
+}
+
+// frontKinds are the kinds deleteFront removes, in its order.
+var frontKinds = []string{"ValidatingWebhookConfiguration", "APIService", "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy"}
+
+// deleteFront deletes what fronts the components (webhooks, APIServices, the request policy
+// and its binding), in virt-operator's order, without waiting.
+func (r *reconciler) deleteFront(ctx context.Context) error {
+	objs, err := config.Objects(config.Options{Namespace: r.opts.Namespace, Release: &r.opts.virtTemplate})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, kind := range frontKinds {
+		for _, o := range objs {
+			if o.GetKind() != kind {
+				continue
+			}
+			res, err := config.ResourceFor(r.dynamic, o)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if err := res.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("deleting %s %s: %w", kind, o.GetName(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // deleteCRDs deletes the template CRDs and waits (ReadyTimeout) until they are gone. Should
@@ -815,10 +933,19 @@ func (r *reconciler) report(ctx context.Context, kv *kubevirtv1.KubeVirt, err er
 	// The versions virt-operator reports once it has deployed its release (the operator's
 	// own, the target and the observed one are the same here: there is no update rollout).
 	version := r.opts.kubevirt.String()
-	if !changed && kv.Status.Phase == phase && kv.Status.ObservedKubeVirtVersion == version &&
+	// virt-operator records the generation it has completely reconciled only once every
+	// component is ready (pkg/virt-operator/kubevirt.go@v1.8.4:1109, @v1.9.0:1124).
+	observed := kv.Status.ObservedGeneration
+	if err == nil {
+		observed = &kv.Generation
+	}
+	sameObserved := (observed == nil) == (kv.Status.ObservedGeneration == nil) &&
+		(observed == nil || *observed == *kv.Status.ObservedGeneration)
+	if !changed && sameObserved && kv.Status.Phase == phase && kv.Status.ObservedKubeVirtVersion == version &&
 		kv.Status.TargetKubeVirtVersion == version && kv.Status.OperatorVersion == version {
 		return nil
 	}
+	kv.Status.ObservedGeneration = observed
 	kv.Status.Phase, kv.Status.Conditions = phase, conds
 	kv.Status.ObservedKubeVirtVersion, kv.Status.TargetKubeVirtVersion, kv.Status.OperatorVersion = version, version, version
 	return r.client.Status().Update(ctx, kv)

@@ -97,7 +97,8 @@ func (r *snapshots) writeStatus(ctx context.Context, snap *snapshotv1beta1.Virtu
 }
 
 // ensureContent makes vmsnapshot-content-<snapshot uid> with the VM and one volume backup per
-// PVC or DataVolume volume, and a ready VolumeSnapshot vmsnapshot-<uid>-volume-<volume> for
+// PVC or DataVolume volume and for the backend storage (persistent-state-for-<vm>, see
+// backendstorage.go), and a ready VolumeSnapshot vmsnapshot-<uid>-volume-<volume> for
 // each, the names KubeVirt uses.
 func (r *snapshots) ensureContent(ctx context.Context, snap *snapshotv1beta1.VirtualMachineSnapshot, vm *kubevirtv1.VirtualMachine) (*snapshotv1beta1.VirtualMachineSnapshotContent, error) {
 	name := fmt.Sprintf("vmsnapshot-content-%s", snap.UID)
@@ -117,7 +118,15 @@ func (r *snapshots) ensureContent(ctx context.Context, snap *snapshotv1beta1.Vir
 	var statuses []snapshotv1beta1.VolumeSnapshotStatus
 	now := metav1.Now()
 	if vm.Spec.Template != nil {
-		for _, v := range vm.Spec.Template.Spec.Volumes {
+		volumes := vm.Spec.Template.Spec.Volumes
+		backend, err := backendStorageBackup(ctx, r.c, vm)
+		if err != nil {
+			return nil, err
+		}
+		if backend != nil {
+			volumes = append(append([]kubevirtv1.Volume{}, volumes...), *backend)
+		}
+		for _, v := range volumes {
 			claim := ""
 			switch {
 			case v.PersistentVolumeClaim != nil:

@@ -26,11 +26,16 @@ import (
 )
 
 // Options configure the role.
-type Options struct{}
+type Options struct {
+	// FaultSkipCloneAuthorization is a deliberate bug for the suite's self-tests (package
+	// reference/faults): DataVolumeTemplates are created without the clone permission check.
+	// Never set it otherwise.
+	FaultSkipCloneAuthorization bool
+}
 
 // Setup registers the VM, VMI and snapshot controllers.
-func Setup(mgr ctrl.Manager, _ Options) error {
-	if err := setupVMs(mgr); err != nil {
+func Setup(mgr ctrl.Manager, opts Options) error {
+	if err := setupVMs(mgr, opts); err != nil {
 		return err
 	}
 	if err := setupVMIs(mgr); err != nil {
@@ -48,10 +53,13 @@ const (
 	createdByLabel               = "kubevirt.io/created-by"
 )
 
-type vms struct{ c client.Client }
+type vms struct {
+	c              client.Client
+	faultSkipClone bool // Options.FaultSkipCloneAuthorization
+}
 
-func setupVMs(mgr ctrl.Manager) error {
-	r := &vms{c: mgr.GetClient()}
+func setupVMs(mgr ctrl.Manager, opts Options) error {
+	r := &vms{c: mgr.GetClient(), faultSkipClone: opts.FaultSkipCloneAuthorization}
 	// Instance types and preferences created after the VM let it start.
 	allVMs := kit.EnqueueListed(r.c, func() client.ObjectList { return &kubevirtv1.VirtualMachineList{} }, false, nil)
 	b := ctrl.NewControllerManagedBy(mgr).Named("virt-controller-vm").
@@ -188,7 +196,7 @@ func (r *vms) dataVolumes(ctx context.Context, vm *kubevirtv1.VirtualMachine) (b
 
 func (r *vms) authorizeClone(ctx context.Context, vm *kubevirtv1.VirtualMachine, dv *cdiv1beta1.DataVolume) error {
 	src, err := kit.ResolveCloneSource(ctx, r.c, dv)
-	if err != nil || src.Kind == kit.SourceNone {
+	if err != nil || src.Kind == kit.SourceNone || r.faultSkipClone {
 		return nil // a missing DataSource is CDI's to report on the DataVolume
 	}
 	sa := "default"
@@ -274,11 +282,11 @@ func (r *vms) updateStatus(ctx context.Context, vm *kubevirtv1.VirtualMachine, v
 		}
 	}
 	st.Conditions = conditions
-	provisioning, err := r.provisioning(ctx, vm)
+	volumes, err := r.dataVolumeState(ctx, vm)
 	if err != nil {
 		return err
 	}
-	st.PrintableStatus = printableStatus(vm, vmi, strategy, provisioning)
+	st.PrintableStatus = printableStatus(vm, vmi, strategy, volumes)
 	if equality.Semantic.DeepEqual(orig, st) {
 		return nil
 	}
@@ -295,11 +303,24 @@ func keepTimes(old []kubevirtv1.VirtualMachineCondition, c kubevirtv1.VirtualMac
 	return c
 }
 
-// provisioning is KubeVirt's HasDataVolumeProvisioning: a DataVolume volume not yet populated.
-func (r *vms) provisioning(ctx context.Context, vm *kubevirtv1.VirtualMachine) (bool, error) {
+// dataVolumeState is what the VM's DataVolume volumes add to its printableStatus.
+type dataVolumeState int
+
+const (
+	dataVolumesPopulated    dataVolumeState = iota
+	dataVolumesProvisioning                 // KubeVirt's HasDataVolumeProvisioning
+	dataVolumesError                        // KubeVirt's HasDataVolumeErrors
+)
+
+// dataVolumeState reads the VM's DataVolume volumes: an error when one is in phase Failed
+// or its Running condition is False with reason Error or ImagePullFailed (KubeVirt's
+// HasDataVolumeErrors, pkg/storage/types/dv.go), else provisioning when one is not yet
+// populated (HasDataVolumeProvisioning).
+func (r *vms) dataVolumeState(ctx context.Context, vm *kubevirtv1.VirtualMachine) (dataVolumeState, error) {
 	if vm.Spec.Template == nil {
-		return false, nil
+		return dataVolumesPopulated, nil
 	}
+	state := dataVolumesPopulated
 	for _, v := range vm.Spec.Template.Spec.Volumes {
 		if v.DataVolume == nil {
 			continue
@@ -308,20 +329,28 @@ func (r *vms) provisioning(ctx context.Context, vm *kubevirtv1.VirtualMachine) (
 		if err := r.c.Get(ctx, client.ObjectKey{Namespace: vm.Namespace, Name: v.DataVolume.Name}, dv); apierrors.IsNotFound(err) {
 			continue
 		} else if err != nil {
-			return false, err
+			return state, err
+		}
+		if dv.Status.Phase == cdiv1beta1.Failed {
+			return dataVolumesError, nil
+		}
+		for _, c := range dv.Status.Conditions {
+			if c.Type == cdiv1beta1.DataVolumeRunning && c.Status == corev1.ConditionFalse && (c.Reason == "Error" || c.Reason == "ImagePullFailed") {
+				return dataVolumesError, nil
+			}
 		}
 		switch dv.Status.Phase {
 		case cdiv1beta1.Succeeded, cdiv1beta1.PendingPopulation, cdiv1beta1.WaitForFirstConsumer:
-			continue
+		default:
+			state = dataVolumesProvisioning
 		}
-		return true, nil
 	}
-	return false, nil
+	return state, nil
 }
 
 // printableStatus evaluates KubeVirt's statuses in its order; the ones that need a node,
 // a migration or a pod (Migrating, Paused, ErrImagePull, …) never apply here.
-func printableStatus(vm *kubevirtv1.VirtualMachine, vmi *kubevirtv1.VirtualMachineInstance, strategy kubevirtv1.VirtualMachineRunStrategy, provisioning bool) kubevirtv1.VirtualMachinePrintableStatus {
+func printableStatus(vm *kubevirtv1.VirtualMachine, vmi *kubevirtv1.VirtualMachineInstance, strategy kubevirtv1.VirtualMachineRunStrategy, volumes dataVolumeState) kubevirtv1.VirtualMachinePrintableStatus {
 	startExpected := strategy == kubevirtv1.RunStrategyAlways || strategy == kubevirtv1.RunStrategyRerunOnFailure ||
 		strategy == kubevirtv1.RunStrategyOnce && !vm.Status.Created
 	final := vmi != nil && (vmi.Status.Phase == kubevirtv1.Succeeded || vmi.Status.Phase == kubevirtv1.Failed)
@@ -332,7 +361,9 @@ func printableStatus(vm *kubevirtv1.VirtualMachine, vmi *kubevirtv1.VirtualMachi
 		return kubevirtv1.VirtualMachineStatusStopping
 	case vmi != nil && vmi.Status.Phase == kubevirtv1.Running:
 		return kubevirtv1.VirtualMachineStatusRunning
-	case provisioning:
+	case volumes == dataVolumesError:
+		return kubevirtv1.VirtualMachineStatusDataVolumeError
+	case volumes == dataVolumesProvisioning:
 		return kubevirtv1.VirtualMachineStatusProvisioning
 	case vmi == nil && startExpected,
 		vmi != nil && (vmi.Status.Phase == "" || vmi.Status.Phase == kubevirtv1.Pending ||

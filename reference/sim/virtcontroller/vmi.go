@@ -42,6 +42,10 @@ func (r *vmis) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.
 	st := &vmi.Status
 	switch st.Phase {
 	case "":
+		// virt-controller provisions the backend storage before the launcher pod.
+		if _, err := ensureBackendStorage(ctx, r.c, vmi); err != nil {
+			return reconcile.Result{}, err
+		}
 		st.Phase = kubevirtv1.Pending
 		st.PhaseTransitionTimestamps = append(st.PhaseTransitionTimestamps, kubevirtv1.VirtualMachineInstancePhaseTransitionTimestamp{Phase: kubevirtv1.Pending, PhaseTransitionTimestamp: now})
 		// KubeVirt's condition while the launcher pod is not yet running.

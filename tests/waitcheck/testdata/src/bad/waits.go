@@ -25,6 +25,8 @@ func unbounded(ctx context.Context, get func(context.Context) (bool, error), g G
 	Eventually(get).WithContext(ctx).WithTimeout(wait.Soon).Should(BeTrue())                               // want "duration wait.Soon in Eventually is not a named interval"
 	Eventually(get).WithContext(ctx).WithTimeout(wait.Short).ProbeEvery(time.Millisecond).Should(BeTrue()) // want "literal duration time.Millisecond in Eventually"
 
+	Eventually(get).WithContext(ctx).WithTimeout(wait.Short).ShouldNot(wait.Reach(BeTrue(), wait.Deleting)) // want "ShouldNot(wait.Reach(...)) in Eventually"
+
 	// A chain over several lines is reported at its first line.
 	Consistently(get). // want "Consistently without a named timeout"
 				WithContext(ctx).

@@ -17,6 +17,8 @@ func bounded(ctx context.Context, get func(context.Context) (bool, error), g Gom
 	Eventually(get, (w.Request)).Should(BeTrue())
 	EventuallyWithOffset(1, get).WithContext(ctx).WithTimeout(w.Short).Should(BeTrue())
 	g.Consistently(get).WithTimeout(w.Short).Should(BeFalse())
+	Eventually(get).WithContext(ctx).WithTimeout(w.Long).Should(w.Reach(BeTrue(), w.Deleting))
+	Eventually(get).WithContext(ctx).WithTimeout(w.Short).ShouldNot(BeTrue()) // negated without Reach
 	Eventually(func(g Gomega) {
 		g.Eventually(get).WithTimeout(w.Short).Should(BeTrue())
 	}).WithContext(ctx).WithTimeout(w.Medium).Should(Succeed())
