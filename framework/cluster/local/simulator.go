@@ -114,6 +114,11 @@ func startSimulator(ctx context.Context, cp *ControlPlane, binDir string, profil
 		return nil, err
 	}
 	ready := filepath.Join(dir, "ready")
+	// A simulator started again on the same run directory (Provider.Upgrade) must not take
+	// the ready file of the one before for its own.
+	if err := os.Remove(ready); err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
 	logPath := filepath.Join(cp.dir, "logs", "vmt-sim.log")
 	log, err := cp.logFile("vmt-sim")
 	if err != nil {
@@ -153,10 +158,13 @@ func startSimulator(ctx context.Context, cp *ControlPlane, binDir string, profil
 		if err := c.Get(ctx, ctrlclient.ObjectKey{Namespace: KubeVirtNamespace, Name: KubeVirtName}, kv); err != nil {
 			return false, err
 		}
+		// The operator role writes Available together with the version it deployed; after
+		// Provider.Upgrade the CR still reports the previous simulator's Available at first.
 		for _, cond := range kv.Status.Conditions {
 			if cond.Type == kubevirtv1.KubeVirtConditionAvailable {
-				last = fmt.Sprintf("KubeVirt Available=%s %s: %s", cond.Status, cond.Reason, cond.Message)
-				return cond.Status == corev1.ConditionTrue, nil
+				last = fmt.Sprintf("KubeVirt Available=%s %s: %s; observedKubeVirtVersion %q (want %s)", cond.Status, cond.Reason, cond.Message,
+					kv.Status.ObservedKubeVirtVersion, profile.KubeVirtVersion)
+				return cond.Status == corev1.ConditionTrue && kv.Status.ObservedKubeVirtVersion == profile.KubeVirtVersion, nil
 			}
 		}
 		last = "KubeVirt CR has no Available condition yet"
