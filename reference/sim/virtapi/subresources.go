@@ -15,7 +15,8 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
-type subresources struct{ c client.Client }
+// subresources reads through the API server, as virt-api does with its clientset (no cache lag).
+type subresources struct{ c client.Reader }
 
 const prefix = "/apis/" + group + "/" + version
 

@@ -66,9 +66,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	api := &subresources{c: mgr.GetClient()}
+	api := &subresources{c: mgr.GetAPIReader()}
 	api.routes(srv)
-	srv.Mux.Handle("/virtualmachines-validate", kit.AdmissionHandler(newVMAdmitter(mgr.GetClient()).admit))
+	srv.Mux.Handle("/virtualmachines-validate", kit.AdmissionHandler(newVMAdmitter(mgr.GetAPIReader()).admit))
 	if err := mgr.Add(srv); err != nil {
 		return err
 	}

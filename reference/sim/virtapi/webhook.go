@@ -16,9 +16,13 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/reference/sim/kit"
 )
 
-type vmAdmitter struct{ c client.Client }
+// vmAdmitter reads instance types and preferences from the API server, not from the
+// manager's cache: virt-api looks them up through its clientset, so an instance type
+// created just before the VM is already seen (a cache lagging behind let a conflicting VM
+// through).
+type vmAdmitter struct{ c client.Reader }
 
-func newVMAdmitter(c client.Client) *vmAdmitter { return &vmAdmitter{c: c} }
+func newVMAdmitter(c client.Reader) *vmAdmitter { return &vmAdmitter{c: c} }
 
 // maxCauses is how many causes KubeVirt's ToAdmissionResponse reports.
 const maxCauses = 10
