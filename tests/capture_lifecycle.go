@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	kubevirtv1 "kubevirt.io/api/core/v1"
@@ -53,21 +52,6 @@ import (
 //     backend storage for persistent EFI/TPM) is neither cloned nor given a DataVolumeTemplate.
 //   - createTemplate: the expanded source VM spec as it is (volumes that are not volume
 //     backups, such as Secret, ConfigMap and cloud-init volumes, keep their references).
-
-// decodeCapturedVM decodes the VM of a captured template strictly: a field the
-// kubevirt.io/v1 VirtualMachine does not know fails the spec, as upstream's functional tests
-// decode it (decodeFunctestVM, tests/template_request_test.go@v0.1.8, @v0.2.2:
-// FromUnstructuredWithValidation with returnUnknownFields).
-func decodeCapturedVM(tpl *templatev1beta1.VirtualMachineTemplate) *kubevirtv1.VirtualMachine {
-	GinkgoHelper()
-	Expect(tpl.Spec.VirtualMachine).NotTo(BeNil(), "template %s/%s has spec.virtualMachine", tpl.Namespace, tpl.Name)
-	obj := map[string]any{}
-	Expect(json.Unmarshal(tpl.Spec.VirtualMachine.Raw, &obj)).To(Succeed(), "the VM of template %s/%s is a JSON object", tpl.Namespace, tpl.Name)
-	vm := &kubevirtv1.VirtualMachine{}
-	Expect(runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(obj, vm, true)).To(Succeed(),
-		"the VM of template %s/%s decodes strictly as a kubevirt.io/v1 VirtualMachine (no unknown fields)", tpl.Namespace, tpl.Name)
-	return vm
-}
 
 // requestSnapshots lists the VirtualMachineSnapshots of the request with UID uid in ns.
 func requestSnapshots(ns string, uid types.UID) func(context.Context) ([]string, error) {

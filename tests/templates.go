@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -227,4 +228,19 @@ func resourceNames(rs []metav1.APIResource) []string {
 		out = append(out, r.Name)
 	}
 	return out
+}
+
+// decodeCapturedVM decodes the VM of a captured template strictly: a field the
+// kubevirt.io/v1 VirtualMachine does not know fails the spec, as upstream's functional tests
+// decode it (decodeFunctestVM, tests/template_request_test.go@v0.1.8, @v0.2.2:
+// FromUnstructuredWithValidation with returnUnknownFields).
+func decodeCapturedVM(tpl *templatev1beta1.VirtualMachineTemplate) *kubevirtv1.VirtualMachine {
+	GinkgoHelper()
+	Expect(tpl.Spec.VirtualMachine).NotTo(BeNil(), "template %s/%s has spec.virtualMachine", tpl.Namespace, tpl.Name)
+	obj := map[string]any{}
+	Expect(json.Unmarshal(tpl.Spec.VirtualMachine.Raw, &obj)).To(Succeed(), "the VM of template %s/%s is a JSON object", tpl.Namespace, tpl.Name)
+	vm := &kubevirtv1.VirtualMachine{}
+	Expect(runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(obj, vm, true)).To(Succeed(),
+		"the VM of template %s/%s decodes strictly as a kubevirt.io/v1 VirtualMachine (no unknown fields)", tpl.Namespace, tpl.Name)
+	return vm
 }
