@@ -24,6 +24,7 @@ import (
 	"github.com/vmt-conformance/vmt-conformance/framework/config"
 	"github.com/vmt-conformance/vmt-conformance/framework/inforce"
 	"github.com/vmt-conformance/vmt-conformance/framework/namespace"
+	"github.com/vmt-conformance/vmt-conformance/framework/rbac"
 	"github.com/vmt-conformance/vmt-conformance/framework/wait"
 )
 
@@ -56,7 +57,7 @@ func RestrictedDataSource(ctx context.Context) (string, string) {
 	provisionImage(ctx, ns)
 	awaitReady(ctx, ns, Name)
 	anySA := inforce.Accesses("vmt-e2e:restricted-golden-image", []string{"system:serviceaccounts", "system:authenticated"}, ns,
-		rbacv1.PolicyRule{APIGroups: []string{"cdi.kubevirt.io"}, Resources: []string{"datavolumes/source"}, Verbs: []string{"create"}})
+		rbac.CloneDataVolumes())
 	Expect(inforce.Denied(ctx, framework.Admin().Kube, wait.Short, anySA...)).To(Succeed(), "the restricted golden image must not be clonable by service accounts")
 	return ns, Name
 }
@@ -108,7 +109,7 @@ func provision(ctx context.Context, ns string) {
 	// system:authenticated): KubeVirt checks datavolumes/source for a VM's DataVolumeTemplates.
 	reader := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: readerName}, Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{"cdi.kubevirt.io"}, Resources: []string{"datasources", "datavolumes"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{"cdi.kubevirt.io"}, Resources: []string{"datavolumes/source"}, Verbs: []string{"create"}},
+		rbac.CloneDataVolumes(),
 	}}
 	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: readerName},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: readerName},
